@@ -1,0 +1,189 @@
+"""``creditcore pricing ...`` and the pricing part of ``creditcore demo``: output and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from creditcore._cli.app import main
+from creditcore.pricing import example_catalog, loads_catalog
+from tests.pricing.test_loading import THREE_PROBLEMS
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def example_file(tmp_path: Path) -> Path:
+    code, text = run("pricing", "example")
+    assert code == 0
+    path = tmp_path / "catalog.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_report_table_shows_both_ratios_to_four_places() -> None:
+    code, text = run("pricing", "report")
+    assert code == 0
+    seedream = next(line for line in text.splitlines() if line.startswith("seedream-v4"))
+    assert seedream.split() == [
+        "seedream-v4",
+        "subscription",
+        "0.027",
+        "2",
+        "0.04",
+        "0.4815",
+        "0.3250",
+    ]
+    assert " margin " not in text.replace("gross margin", "")  # never a bare "margin"
+
+
+def test_report_json_rows() -> None:
+    code, text = run("pricing", "report", "--format", "json")
+    assert code == 0
+    document = json.loads(text)
+    rows = {row["operation"]: row for row in document["rows"]}
+    assert set(rows["seedream-v4"]) == {
+        "operation",
+        "channel",
+        "cost",
+        "credits",
+        "revenue",
+        "markup",
+        "gross_margin",
+    }
+    assert rows["seedream-v4"]["gross_margin"] == "0.3250"
+    assert rows["seedream-v4"]["markup"] == "0.4815"
+    assert Decimal(rows["nanobanana"]["gross_margin"]) == Decimal("0.05")
+    assert rows["nanobanana"]["channel"] == "subscription"
+    assert document["suggestions"][0]["suggested_credits"] == 3
+
+
+def test_report_json_exact_keeps_every_digit_of_the_ratios() -> None:
+    code, text = run("pricing", "report", "--format", "json", "--exact")
+    assert code == 0
+    rows = {row["operation"]: row for row in json.loads(text)["rows"]}
+    # 0.013 / 0.027 = 13/27, a repeating decimal: exact output carries far more than 4 places.
+    markup = Decimal(rows["seedream-v4"]["markup"])
+    assert abs(markup - Decimal(13) / Decimal(27)) < Decimal("1e-20")
+    assert rows["seedream-v4"]["gross_margin"] == "0.325"
+
+
+def test_report_json_rounds_when_asked_and_lists_every_channel() -> None:
+    code, text = run("pricing", "report", "--format", "json", "--places", "4", "--channel", "all")
+    rows = json.loads(text)["rows"]
+    assert code == 0
+    assert len(rows) == 20
+    seedream = next(
+        r for r in rows if r["operation"] == "seedream-v4" and r["channel"] == "subscription"
+    )
+    assert seedream["markup"] == "0.4815"
+    free = next(r for r in rows if r["channel"] == "free")
+    assert free["gross_margin"] is None
+
+
+def test_report_csv() -> None:
+    code, text = run("pricing", "report", "--format", "csv", "--channel", "studio-pack")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert code == 0
+    assert [r["channel"] for r in rows] == ["studio-pack"] * 4
+    assert rows[0]["revenue"] == "1.19996"  # 2 × 0.59998
+
+
+def test_check_passes_at_floor_five_percent_and_fails_at_six(example_file: Path) -> None:
+    assert run("pricing", "check", str(example_file), "--floor", "0.05")[0] == 0
+    code, text = run("pricing", "check", str(example_file), "--floor", "0.06")
+    assert code == 1
+    assert "gross_margin_below_floor" in text
+    assert "nanobanana" in text
+
+
+def test_check_bad_file_exits_2_naming_all_three_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(THREE_PROBLEMS, encoding="utf-8")
+    code, _ = run("pricing", "check", str(path))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "operations[2].api_cost: must be ≥ 0, got -1" in err
+    assert "operations[3].id" in err
+    assert "tiers[0].models[1]" in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("pricing", "report", str(tmp_path / "nope.toml"))[0] == 2
+    assert "nope.toml" in capsys.readouterr().err
+
+
+def test_bad_arguments_exit_2() -> None:
+    assert run("pricing", "report", "--floor", "1.5")[0] == 2
+    assert run("pricing", "report", "--channel", "free")[0] == 2
+    assert run("pricing", "report", "--channel", "nothing")[0] == 2
+
+
+def test_offers_at_an_instant(capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = run("pricing", "offers", "--at", "2026-03-08T22:59-04:00")
+    assert code == 0
+    weekend = next(line for line in text.splitlines() if "weekend-flash-sale" in line)
+    assert "OPEN" in weekend
+    assert "2026-03-13T18:00:00-04:00" in weekend
+    code, text = run("pricing", "offers", "--at", "2026-03-09T03:00Z")  # 23:00 EDT
+    assert "OPEN" not in text
+    assert run("pricing", "offers", "--at", "2026-03-08T22:59")[0] == 2
+    assert "UTC offset" in capsys.readouterr().err
+    assert run("pricing", "offers", "--at", "yesterday")[0] == 2
+
+
+def test_schema_is_json_schema() -> None:
+    code, text = run("pricing", "schema")
+    assert code == 0
+    assert json.loads(text)["$schema"].startswith("https://json-schema.org/")
+
+
+def test_example_prints_toml_that_loads_back_equal() -> None:
+    code, text = run("pricing", "example")
+    assert code == 0
+    assert loads_catalog(text) == example_catalog()
+
+
+def test_demo_prints_the_pricing_report_and_its_validation() -> None:
+    code, text = run("demo")
+    assert code == 0
+    assert "seedream-v4" in text
+    assert "0.4815" in text
+    assert "pack_credit_value_far_from_subscription" in text
+
+
+def test_report_accepts_a_target_band_and_a_floor() -> None:
+    code, text = run(
+        "pricing", "report", "--format", "json", "--floor", "0.3", "--target", "0.3..0.4"
+    )
+    document = json.loads(text)
+    assert code == 0
+    assert document["policy"] == {"floor": "0.3", "target_min": "0.3", "target_max": "0.4"}
+    assert [e["path"] for e in document["errors"]] == ["operations[0]"]
+
+
+def test_report_and_offers_list_a_bad_file_problem_by_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"operations": [], "colour": 1, "tiers": [{"name": "T"}]}', encoding="utf-8")
+    for command in ("report", "offers"):
+        assert run("pricing", command, str(path))[0] == 2
+        lines = capsys.readouterr().err.splitlines()
+        assert lines[0].endswith("2 problem(s)")
+        assert {line.split(":")[0].strip() for line in lines[1:]} == {
+            "colour",
+            "tiers[0].monthly_credits",
+        }
