@@ -1,0 +1,314 @@
+"""Parsing and validation of gig records and GeoJSON point features, all or nothing.
+
+Both entry points read a whole batch first and return columns; they raise on the first bad
+entry, naming it (its position and its id), so a caller can insert nothing of a bad batch.
+The fast path uses a few C-level passes (comprehensions and numpy); only when a batch fails
+does a slow per-entry pass run to find and name the culprit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from creditcore._exceptions import InvalidCoordinates, InvalidFeature
+
+__all__ = [
+    "GigId",
+    "check_coordinates",
+    "check_gig_id",
+    "collection_features",
+    "describe",
+    "parse_point_features",
+    "parse_records",
+]
+
+GigId = str | int
+"""A gig id: a string or an integer (not a bool), like a GeoJSON feature ``id``."""
+
+FloatArray = npt.NDArray[np.float64]
+Columns = tuple[list[Any], FloatArray, FloatArray, list[dict[str, Any] | None]]
+
+_NUMBER_TYPES = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
+_TYPE = itemgetter("type")
+_GEOMETRY = itemgetter("geometry")
+_COORDINATES = itemgetter("coordinates")
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
+_THIRD = itemgetter(2)
+
+
+def describe(kind: str, index: int, ident: object) -> str:
+    """Name an entry for an error message: ``feature 3 (id 'g3')`` or ``record 0 (no id)``."""
+    label = "no id" if ident is None else f"id {ident!r}"
+    return f"{kind} {index} ({label})"
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in _NUMBER_TYPES or (
+        isinstance(value, int | float) and not isinstance(value, bool)
+    )
+
+
+def check_gig_id(ident: object, where: str) -> None:
+    """Refuse an id that is not a ``str`` or an ``int`` (bools are refused too)."""
+    if isinstance(ident, bool) or not isinstance(ident, str | int):
+        raise InvalidFeature(
+            f"{where}: the id must be a str or an int, got {type(ident).__name__} {ident!r}",
+            field="id",
+            value=ident,
+        )
+
+
+def check_coordinates(lng: object, lat: object, where: str) -> tuple[float, float]:
+    """Validate one point and return it as floats.
+
+    Raises:
+        InvalidFeature: A coordinate that is not a real number (a string, a bool, None).
+        InvalidCoordinates: A longitude outside [-180, 180], a latitude outside [-90, 90], NaN.
+    """
+    for name, value in (("longitude", lng), ("latitude", lat)):
+        if not _is_number(value):
+            raise InvalidFeature(
+                f"{where}: {name} must be a number, got {type(value).__name__} {value!r}",
+                field=name,
+                value=value,
+            )
+    x = float(lng)  # type: ignore[arg-type]
+    y = float(lat)  # type: ignore[arg-type]
+    if math.isnan(x) or math.isnan(y):
+        raise InvalidCoordinates(
+            f"{where}: coordinates ({x}, {y}) contain NaN", field="coordinates", value=(x, y)
+        )
+    if not -180.0 <= x <= 180.0:
+        raise InvalidCoordinates(
+            f"{where}: longitude {x} is outside [-180, 180]", field="longitude", value=x
+        )
+    if not -90.0 <= y <= 90.0:
+        raise InvalidCoordinates(
+            f"{where}: latitude {y} is outside [-90, 90]", field="latitude", value=y
+        )
+    return x, y
+
+
+def _check_properties(props: object, where: str) -> dict[str, Any] | None:
+    if props is None or type(props) is dict:
+        return props
+    if not isinstance(props, Mapping):
+        raise InvalidFeature(
+            f"{where}: properties must be a mapping or null, got {type(props).__name__}",
+            field="properties",
+            value=props,
+        )
+    return dict(props)
+
+
+def _check_feature(feature: object, index: int, require_id: bool) -> None:
+    """The slow path: validate one feature fully, raising an error that names it."""
+    if not isinstance(feature, Mapping):
+        raise InvalidFeature(
+            f"feature {index}: expected a GeoJSON Feature object (a dict), "
+            f"got {type(feature).__name__}",
+            index=index,
+            value=feature,
+        )
+    ident = feature.get("id")
+    where = describe("feature", index, ident)
+    if feature.get("type") != "Feature":
+        raise InvalidFeature(
+            f"{where}: 'type' must be 'Feature', got {feature.get('type')!r}",
+            index=index,
+            id=ident,
+            field="type",
+        )
+    if ident is not None or require_id:
+        if ident is None:
+            raise InvalidFeature(f"{where}: a gig feature needs an 'id'", index=index, field="id")
+        check_gig_id(ident, where)
+    geometry = feature.get("geometry")
+    if not isinstance(geometry, Mapping):
+        raise InvalidFeature(
+            f"{where}: geometry is missing or not an object (got {geometry!r})",
+            index=index,
+            id=ident,
+            field="geometry",
+        )
+    if geometry.get("type") != "Point":
+        raise InvalidFeature(
+            f"{where}: geometry type must be 'Point', got {geometry.get('type')!r}",
+            index=index,
+            id=ident,
+            field="geometry.type",
+        )
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, list | tuple) or len(coords) not in (2, 3):
+        raise InvalidFeature(
+            f"{where}: Point coordinates must be [longitude, latitude], got {coords!r}",
+            index=index,
+            id=ident,
+            field="geometry.coordinates",
+        )
+    try:
+        check_coordinates(coords[0], coords[1], where)
+    except (InvalidFeature, InvalidCoordinates) as err:
+        raise type(err)(err.message, index=index, id=ident, **err.context) from None
+    _check_properties(feature.get("properties"), where)
+
+
+def collection_features(collection: object) -> list[Any]:
+    """Return the ``features`` list of a GeoJSON FeatureCollection, checking its shape."""
+    if not isinstance(collection, Mapping) or collection.get("type") != "FeatureCollection":
+        raise InvalidFeature(
+            "expected a GeoJSON FeatureCollection (a dict with type 'FeatureCollection')",
+            field="type",
+        )
+    features = collection.get("features")
+    if not isinstance(features, list):
+        raise InvalidFeature("the FeatureCollection's 'features' must be a list", field="features")
+    return features
+
+
+def _fail(features: list[Any], require_id: bool) -> None:
+    for index, feature in enumerate(features):
+        _check_feature(feature, index, require_id)
+    # The fast path refused something the slow path accepts; should not happen.
+    raise InvalidFeature("malformed features (no single culprit found)")  # pragma: no cover
+
+
+def parse_point_features(features: Iterable[Any], *, require_id: bool = False) -> Columns:
+    """Read GeoJSON point features into columns, validating every one first.
+
+    Args:
+        features: GeoJSON ``Feature`` dicts with ``Point`` geometries (a third coordinate,
+            the altitude, is allowed and ignored).
+        require_id: Refuse a feature without an ``id`` (gig indexes need one).
+
+    Returns:
+        ``(ids, lngs, lats, properties)``: the ids (None where a feature has none), float64
+        arrays of longitudes and latitudes, and each feature's ``properties`` as given (the
+        same dict, not a copy; None where absent or null).
+
+    Raises:
+        InvalidFeature: A non-dict, a wrong ``type``, a missing or non-Point geometry, bad
+            ``properties``, a non-number coordinate, or a bad id; the message names the
+            feature by index and id.
+        InvalidCoordinates: A longitude outside [-180, 180], a latitude outside [-90, 90] or
+            NaN; the message names the feature.
+    """
+    feats = features if isinstance(features, list) else list(features)
+    n = len(feats)
+    try:
+        if set(map(type, feats)) - {dict}:
+            raise TypeError
+        if set(map(_TYPE, feats)) - {"Feature"}:
+            raise TypeError
+        geoms = list(map(_GEOMETRY, feats))
+        if set(map(type, geoms)) - {dict} or set(map(_TYPE, geoms)) - {"Point"}:
+            raise TypeError
+        coords = list(map(_COORDINATES, geoms))
+        if set(map(type, coords)) - {list, tuple} or set(map(len, coords)) - {2, 3}:
+            raise TypeError
+        if set(map(type, chain.from_iterable(coords))) - _NUMBER_TYPES:
+            raise TypeError
+        lngs = np.fromiter(map(_FIRST, coords), dtype=np.float64, count=n)
+        lats = np.fromiter(map(_SECOND, coords), dtype=np.float64, count=n)
+        ids = [f.get("id") for f in feats]
+        id_kinds = set(map(type, ids))
+        if id_kinds - {str, int, type(None)} or (require_id and type(None) in id_kinds):
+            raise TypeError
+        props = [f.get("properties") for f in feats]
+        if set(map(type, props)) - {dict, type(None)}:
+            raise TypeError
+    except (TypeError, KeyError, ValueError, AttributeError):
+        _fail(feats, require_id)
+        raise  # pragma: no cover
+    bad = ~((lngs >= -180.0) & (lngs <= 180.0) & (lats >= -90.0) & (lats <= 90.0))
+    if bad.any():
+        _fail(feats, require_id)
+    return ids, lngs, lats, props
+
+
+def parse_records(records: Iterable[Any]) -> Columns:
+    """Read ``(id, lng, lat)`` or ``(id, lng, lat, properties)`` records into columns.
+
+    Returns:
+        ``(ids, lngs, lats, properties)`` as :func:`parse_point_features` does (properties as
+        given, None where a record has none).
+
+    Raises:
+        InvalidFeature: A record that is not a 3- or 4-sequence, a bad id, a non-number
+            coordinate or non-mapping properties; the message names the record (index, id).
+        InvalidCoordinates: An out-of-range or NaN coordinate, naming the record.
+    """
+    rows = records if isinstance(records, list) else list(records)
+    try:
+        if set(map(type, rows)) - {tuple, list}:
+            raise TypeError
+        sizes = set(map(len, rows))
+        if sizes - {3, 4}:
+            raise TypeError
+        ids = list(map(_FIRST, rows))
+        xs = list(map(_SECOND, rows))
+        ys = list(map(_THIRD, rows))
+        if set(map(type, ids)) - {str, int}:
+            raise TypeError
+        if set(map(type, xs)) - _NUMBER_TYPES or set(map(type, ys)) - _NUMBER_TYPES:
+            raise TypeError
+        lngs = np.array(xs, dtype=np.float64)
+        lats = np.array(ys, dtype=np.float64)
+        if sizes == {3}:
+            props: list[dict[str, Any] | None] = [None] * len(rows)
+        else:
+            props = [row[3] if len(row) == 4 else None for row in rows]
+            if set(map(type, props)) - {dict, type(None)}:
+                raise TypeError
+        if not ((lngs >= -180.0) & (lngs <= 180.0) & (lats >= -90.0) & (lats <= 90.0)).all():
+            raise TypeError
+    except TypeError:
+        return _parse_records_one_by_one(rows)
+    return ids, lngs, lats, props
+
+
+def _parse_records_one_by_one(records: list[Any]) -> Columns:
+    """The slow path: check each record, naming the first bad one (or convert odd mappings)."""
+    ids: list[Any] = []
+    lng_list: list[float] = []
+    lat_list: list[float] = []
+    props: list[dict[str, Any] | None] = []
+    for index, record in enumerate(records):
+        if isinstance(record, str | bytes | Mapping) or not isinstance(record, tuple | list):
+            raise InvalidFeature(
+                f"record {index}: expected a tuple (id, lng, lat[, properties]), "
+                f"got {type(record).__name__}",
+                index=index,
+                value=record,
+            )
+        if len(record) not in (3, 4):
+            raise InvalidFeature(
+                f"record {index}: expected (id, lng, lat[, properties]), got {len(record)} items",
+                index=index,
+                value=record,
+            )
+        ident = record[0]
+        where = describe("record", index, ident)
+        check_gig_id(ident, where)
+        try:
+            x, y = check_coordinates(record[1], record[2], where)
+        except (InvalidFeature, InvalidCoordinates) as err:
+            raise type(err)(err.message, index=index, id=ident, **err.context) from None
+        ids.append(ident)
+        lng_list.append(x)
+        lat_list.append(y)
+        props.append(_check_properties(record[3] if len(record) == 4 else None, where))
+    return (
+        ids,
+        np.array(lng_list, dtype=np.float64),
+        np.array(lat_list, dtype=np.float64),
+        props,
+    )

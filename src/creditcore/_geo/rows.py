@@ -1,0 +1,211 @@
+"""A static latitude-row index over numpy columns: the vectorised prefilter of box and radius queries.
+
+Points are cut into rows of latitude holding about the same number of points each (√n, at
+most 2048: thin rows where the data is dense, tall ones where it is sparse), sorted by row,
+then by exact longitude, then by input order. One float key, ``row * 512 + (lng + 180)``,
+is non-decreasing in that order, so a box maps to one contiguous key range per row it spans,
+all found by a single ``searchsorted`` call, and the range lengths count the candidates before
+any is touched. Each point's record holds its longitude, latitude, unit vector on the sphere
+(for trig-free radius filtering) and slot in one line of a float array, so a radius query
+gathers its candidates with one copy; box queries read contiguous copies of the longitude,
+latitude and slot columns.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from creditcore._geo.distance import Box
+
+__all__ = ["ID", "LAT", "LNG", "SLOT", "LatRows", "X", "Y", "Z", "unit_vectors"]
+
+LNG, LAT, X, Y, Z, SLOT, ID = range(7)
+"""Columns of a gathered candidate record (ID: the gig's int id as a float, when exact)."""
+
+_EXACT = 2.0**53  # ints up to this size survive a trip through float64
+
+_STRIDE = 512.0  # > 360, so a row's keys never reach into the next row
+_SLACK = 1e-6  # degrees; covers the key's rounding (~1e-10), the exact test comes after
+_MANY_SPANS = 8  # above this many ranges, gather by index arithmetic instead of slices
+_FEW_ROWS = 32  # a box spanning fewer rows builds its key bounds in plain floats
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+def unit_vectors(lngs: FloatArray, lats: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Points as unit vectors (x, y, z) on the sphere."""
+    lam = np.radians(lngs)
+    phi = np.radians(lats)
+    cos_phi = np.cos(phi)
+    return cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)
+
+
+def _row_size(count: int) -> int:
+    return min(2048, max(32, int(math.sqrt(count))))
+
+
+class LatRows:
+    """Points sorted by latitude row, then longitude; immutable once built.
+
+    Attributes:
+        records: ``(n, 7)`` float array in sorted order: lng, lat, x, y, z, slot, id (the
+            int id as a float when ``exact_ids``, else NaN).
+        exact_ids: Whether the id column of ``records`` holds every id exactly.
+        lng: Sorted longitudes (contiguous).
+        lat: Sorted latitudes (contiguous).
+        slot: Sorted slots (contiguous).
+        ids: Sorted int ids, when the caller's ids are all ints (else None): a query reads
+            the ids of nearby points from memory that is already in cache.
+    """
+
+    __slots__ = (
+        "_bounds",
+        "_key",
+        "_row_base",
+        "exact_ids",
+        "ids",
+        "lat",
+        "lng",
+        "records",
+        "slot",
+    )
+
+    def __init__(
+        self, slots: IntArray, lngs: FloatArray, lats: FloatArray, ids: IntArray | None = None
+    ) -> None:
+        count = int(slots.size)
+        by_lat = np.sort(lats)
+        # Row lower bounds: every `size`-th latitude; the first row starts at -90.
+        bounds = np.unique(by_lat[:: _row_size(count)]) if count else np.empty(0)
+        self._bounds: list[float] = [-90.0, *bounds[bounds > -90.0].tolist()]
+        rows = np.searchsorted(np.asarray(self._bounds), lats, side="right") - 1
+        self._row_base = np.arange(len(self._bounds), dtype=np.float64) * _STRIDE + 180.0
+        # Sort by row, then by the exact longitude, then by input order (lexsort is stable):
+        # within a row the longitudes are then monotonic, and so is the rounded key.
+        order = np.lexsort((lngs, rows))
+        self._key: FloatArray = self._row_base[rows[order]] + lngs[order]
+        x, y, z = unit_vectors(lngs, lats)
+        self.exact_ids = ids is not None and bool(np.all(np.abs(ids) <= _EXACT))
+        id_floats = (
+            ids.astype(np.float64) if ids is not None and self.exact_ids else np.full(count, np.nan)
+        )
+        columns = (lngs, lats, x, y, z, slots.astype(np.float64), id_floats)
+        self.records: FloatArray = np.empty((count, 7), dtype=np.float64)
+        for column, values in enumerate(columns):
+            self.records[:, column] = values[order]
+        # Contiguous copies for box queries, which read few columns of many points.
+        self.lng: FloatArray = self.records[:, LNG].copy()
+        self.lat: FloatArray = self.records[:, LAT].copy()
+        self.slot: IntArray = slots[order]
+        self.ids: IntArray | None = None if ids is None else ids[order]
+
+    def __len__(self) -> int:
+        return int(self._key.size)
+
+    def _row(self, lat: float) -> int:
+        return bisect_right(self._bounds, lat) - 1
+
+    def spans(self, boxes: Sequence[Box]) -> list[tuple[int, int]]:
+        """The non-empty ``(start, end)`` ranges of sorted positions covering non-crossing boxes.
+
+        Every point inside a box is in one of the ranges; a few just outside may be too.
+        """
+        lows: list[float] = []
+        highs: list[float] = []
+        arrays: list[tuple[FloatArray, FloatArray]] = []
+        for min_lng, min_lat, max_lng, max_lat in boxes:
+            first = self._row(min_lat)
+            last = self._row(max_lat)
+            west = min_lng - _SLACK
+            east = max_lng + _SLACK
+            if last - first < _FEW_ROWS:
+                # The same float operations as _row_base: row * 512.0 + 180.0, then + lng.
+                for row in range(first, last + 1):
+                    base = row * _STRIDE + 180.0
+                    lows.append(base + west)
+                    highs.append(base + east)
+            else:
+                bases = self._row_base[first : last + 1]
+                arrays.append((bases + west, bases + east))
+        count = len(lows)
+        if arrays:
+            low = np.concatenate([np.array(lows), *(pair[0] for pair in arrays)])
+            high = np.concatenate([np.array(highs), *(pair[1] for pair in arrays)])
+            edges: list[int] = self._key.searchsorted(np.concatenate((low, high))).tolist()
+            count = low.size
+        else:
+            edges = self._key.searchsorted(lows + highs).tolist()
+        # The key is unique per point but for exact duplicates; "left" on a slightly widened
+        # high edge is as good as "right" on the exact one.
+        return [
+            (start, end)
+            for start, end in zip(edges[:count], edges[count:], strict=True)
+            if end > start
+        ]
+
+    def box_ranges(
+        self, boxes: Sequence[Box], max_rows: int
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]] | None:
+        """Position ranges for disjoint boxes: ``(sure, check)``, or None past ``max_rows``.
+
+        Points in a *sure* range are inside a box without any test: their row lies strictly
+        between the box's first and last rows (so the latitude fits). Points in a *check*
+        range (the box's first and last rows) need a latitude test against the box named by
+        the range's third item. Every range is trimmed to the longitude edges exactly (a row is
+        sorted by exact longitude), so no longitude test is left.
+        """
+        lows: list[float] = []
+        rows: list[tuple[bool, Box, int]] = []
+        for which, box in enumerate(boxes):
+            min_lng, min_lat, max_lng, max_lat = box
+            first = self._row(min_lat)
+            last = self._row(max_lat)
+            if last - first >= max_rows:
+                return None
+            for row in range(first, last + 1):
+                base = row * _STRIDE + 180.0  # as _row_base does it
+                lows += (base + (min_lng - _SLACK), base + (max_lng + _SLACK))
+                rows.append((row in (first, last), box, which))
+        found: list[int] = self._key.searchsorted(lows).tolist()
+        lng = self.lng
+        sure: list[tuple[int, int]] = []
+        check: list[tuple[int, int, int]] = []
+        for at, (on_edge, box, which) in enumerate(rows):
+            start, end = found[2 * at], found[2 * at + 1]
+            # A row is sorted by exact longitude: trim the slack off both ends (the ends are
+            # nearly always inside already, so look before searching).
+            if start < end and lng[start] < box[0]:
+                start += int(lng[start:end].searchsorted(box[0]))
+            if end > start and lng[end - 1] > box[2]:
+                end = start + int(lng[start:end].searchsorted(box[2], side="right"))
+            if end > start:
+                if on_edge:
+                    check.append((start, end, which))
+                else:
+                    sure.append((start, end))
+        return sure, check
+
+    def gather(self, spans: list[tuple[int, int]]) -> FloatArray:
+        """The records in ``spans``, one per line (possibly a read-only view)."""
+        records = self.records
+        if len(spans) == 1:
+            start, end = spans[0]
+            return records[start:end]
+        if len(spans) <= _MANY_SPANS:
+            if not spans:
+                return records[:0]
+            return np.concatenate([records[start:end] for start, end in spans])
+        starts = np.array([start for start, _ in spans], dtype=np.int64)
+        lengths = np.array([end - start for start, end in spans], dtype=np.int64)
+        # Concatenate the ranges without a Python loop: step 1 inside a range, a jump between.
+        steps = np.ones(int(lengths.sum()), dtype=np.int64)
+        heads = np.cumsum(lengths) - lengths
+        steps[heads[1:]] = starts[1:] - (starts[:-1] + lengths[:-1]) + 1
+        steps[0] = starts[0]
+        return records[np.cumsum(steps)]

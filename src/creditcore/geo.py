@@ -1,0 +1,28 @@
+"""Gigs on a map: a spatial index with box, radius and polygon queries, and map clustering.
+
+Build a :class:`GigIndex` from ``(id, lng, lat, properties)`` records or a GeoJSON
+FeatureCollection, then ask :meth:`GigIndex.in_bbox`, :meth:`GigIndex.near` (haversine or
+WGS84 geodesic distances) and :meth:`GigIndex.within`. Coordinates are WGS84 degrees,
+longitude first, as in GeoJSON.
+"""
+
+from creditcore._geo.cluster import ClusterArrays, Clusterer
+from creditcore._geo.distance import EARTH_RADIUS_M, Method, geodesic_m, haversine_m, search_boxes
+from creditcore._geo.geojson import gigs_to_geojson, hits_to_geojson
+from creditcore._geo.gig import Gig, Hit
+from creditcore._geo.index import GigIndex
+
+__all__ = [
+    "EARTH_RADIUS_M",
+    "ClusterArrays",
+    "Clusterer",
+    "Gig",
+    "GigIndex",
+    "Hit",
+    "Method",
+    "geodesic_m",
+    "gigs_to_geojson",
+    "haversine_m",
+    "hits_to_geojson",
+    "search_boxes",
+]
