@@ -1,0 +1,64 @@
+"""The clock port: where the ledger's notion of "now" comes from.
+
+A clock is any zero-argument callable returning a timezone-aware datetime. Tests inject a
+:class:`ManualClock`; production uses :func:`utc_now`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from creditcore._exceptions import NaiveDatetime
+
+__all__ = ["Clock", "ManualClock", "require_aware", "utc_now"]
+
+Clock = Callable[[], datetime]
+"""A source of aware datetimes."""
+
+
+def utc_now() -> datetime:
+    """The system time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+def require_aware(value: datetime, field: str) -> datetime:
+    """Return ``value`` if it carries a time zone, else raise :class:`NaiveDatetime`."""
+    if not isinstance(value, datetime):
+        raise NaiveDatetime(f"{field} must be a datetime, got {value!r}", field=field, value=value)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetime(
+            f"{field} must be timezone-aware, got naive {value.isoformat()}",
+            field=field,
+            value=value,
+        )
+    return value
+
+
+class ManualClock:
+    """A clock that only moves when told to (thread-safe), for tests and demos.
+
+    Args:
+        start: The initial instant (aware).
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._now = require_aware(start, "start")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, instant: datetime) -> None:
+        """Jump to ``instant`` (aware; may go backwards)."""
+        value = require_aware(instant, "instant")
+        with self._lock:
+            self._now = value
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta`` and return the new instant."""
+        with self._lock:
+            self._now = self._now + delta
+            return self._now

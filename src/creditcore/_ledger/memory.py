@@ -1,0 +1,270 @@
+"""InMemoryStore: the store port in process memory, thread-safe, one lock per account."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from creditcore._exceptions import DuplicateId, UnknownAccount
+from creditcore._ledger.values import Account, Hold, Lot, Snapshot, Transaction
+
+__all__ = ["InMemoryStore"]
+
+
+@dataclass(slots=True)
+class _Book:
+    """Everything kept for one account; guarded by ``lock``."""
+
+    account: Account
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    lots: dict[str, Lot] = field(default_factory=dict)
+    open_lots: dict[str, Lot] = field(default_factory=dict)
+    holds: dict[str, Hold] = field(default_factory=dict)
+    open_holds: dict[str, Hold] = field(default_factory=dict)
+    journal: list[Transaction] = field(default_factory=list)
+    keys: dict[str, Transaction] = field(default_factory=dict)
+    refs: dict[str, list[Transaction]] = field(default_factory=dict)
+    cached: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        if self.cached is None:
+            lots = tuple(self.open_lots.values())
+            if len(lots) > 1:
+                lots = tuple(sorted(lots, key=_lot_order))
+            self.cached = Snapshot(self.account, lots, tuple(self.open_holds.values()))
+        return self.cached
+
+    def put_lot(self, lot: Lot, account: Account) -> None:
+        self.lots[lot.id] = lot
+        if lot.remaining > 0 or lot.id == account.subscription_lot:
+            self.open_lots[lot.id] = lot
+        else:
+            self.open_lots.pop(lot.id, None)
+
+    def put_hold(self, hold: Hold) -> None:
+        self.holds[hold.id] = hold
+        if hold.status == "open":
+            self.open_holds[hold.id] = hold
+        else:
+            self.open_holds.pop(hold.id, None)
+
+    def record(self, tx: Transaction) -> None:
+        self.journal.append(tx)
+        if tx.key is not None:
+            self.keys[tx.key] = tx
+        if tx.ref is not None:
+            self.refs.setdefault(tx.ref, []).append(tx)
+
+
+def _lot_order(lot: Lot) -> tuple[int, str]:
+    return (lot.seq, lot.id)
+
+
+@dataclass(slots=True)
+class _Staged:
+    tx: Transaction
+    account: Account
+    lots: Sequence[Lot]
+    holds: Sequence[Hold]
+
+
+class _MemoryUnitOfWork:
+    """A unit of work holding one account's lock; changes are staged and published on commit."""
+
+    __slots__ = ("_book", "_staged", "_store", "snapshot")
+
+    def __init__(self, store: InMemoryStore, book: _Book) -> None:
+        self._store = store
+        self._book = book
+        self._staged: list[_Staged] = []
+        self.snapshot = book.snapshot()
+
+    def by_key(self, key: str) -> Transaction | None:
+        return self._book.keys.get(key)
+
+    def transaction(self, tx_id: str) -> Transaction | None:
+        tx = self._store._txs.get(tx_id)
+        return tx if tx is not None and tx.user_id == self._book.account.user_id else None
+
+    def referencing(self, tx_id: str) -> Sequence[Transaction]:
+        return tuple(self._book.refs.get(tx_id, ()))
+
+    def lot(self, lot_id: str) -> Lot | None:
+        return self._book.lots.get(lot_id)
+
+    def hold(self, hold_id: str) -> Hold | None:
+        return self._book.holds.get(hold_id)
+
+    def purchase_by_payment(self, payment_id: str) -> Transaction | None:
+        return self._store._payments.get(payment_id)
+
+    def append(
+        self,
+        tx: Transaction,
+        *,
+        account: Account,
+        lots: Sequence[Lot] = (),
+        holds: Sequence[Hold] = (),
+    ) -> None:
+        book = self._book
+        if tx.key is not None and (
+            tx.key in book.keys or (self._staged and any(s.tx.key == tx.key for s in self._staged))
+        ):
+            raise DuplicateId(f"idempotency key {tx.key!r} is already used", key=tx.key)
+        if tx.payment_id is not None and (
+            tx.payment_id in self._store._payments
+            or (self._staged and any(s.tx.payment_id == tx.payment_id for s in self._staged))
+        ):
+            raise DuplicateId(
+                f"payment_id {tx.payment_id!r} is already booked", payment_id=tx.payment_id
+            )
+        self._staged.append(_Staged(tx, account, lots, holds))
+
+    def commit(self) -> None:
+        if not self._staged:
+            return
+        store = self._store
+        book = self._book
+        paying = False
+        for staged in self._staged:
+            paying = paying or staged.tx.payment_id is not None
+        if paying:
+            with store._global:  # payment ids are unique across accounts: check and claim
+                for staged in self._staged:
+                    pid = staged.tx.payment_id
+                    if pid is not None and pid in store._payments:
+                        raise DuplicateId(f"payment_id {pid!r} is already booked", payment_id=pid)
+                for staged in self._staged:
+                    pid = staged.tx.payment_id
+                    if pid is not None:
+                        store._payments[pid] = staged.tx
+        previous_sub = book.account.subscription_lot
+        for staged in self._staged:
+            tx = staged.tx
+            store._txs[tx.id] = tx
+            book.account = staged.account
+            for lot in staged.lots:
+                book.put_lot(lot, staged.account)
+            for hold in staged.holds:
+                store._hold_owner[hold.id] = hold.user_id
+                book.put_hold(hold)
+            book.record(tx)
+        book.cached = None
+        current = book.account.subscription_lot
+        if current != previous_sub and previous_sub is not None:
+            old = book.open_lots.get(previous_sub)
+            if old is not None and old.remaining == 0:
+                del book.open_lots[previous_sub]
+
+    def __enter__(self) -> _MemoryUnitOfWork:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if kind is None:
+                self.commit()
+        finally:
+            self._book.lock.release()
+
+
+class InMemoryStore:
+    """The store port in memory: fast, thread-safe, gone when the process ends.
+
+    Writers on one account are serialised by that account's lock; different accounts proceed in
+    parallel (as far as the GIL allows). Good for tests, demos and single-process services that
+    persist elsewhere.
+    """
+
+    def __init__(self) -> None:
+        self._global = threading.Lock()
+        self._books: dict[str, _Book] = {}
+        self._txs: dict[str, Transaction] = {}
+        self._payments: dict[str, Transaction] = {}
+        self._hold_owner: dict[str, str] = {}
+
+    def _book(self, user_id: str) -> _Book:
+        book = self._books.get(user_id)
+        if book is None:
+            raise UnknownAccount(f"no account for user_id {user_id!r}", user_id=user_id)
+        return book
+
+    def create_account(self, account: Account, tx: Transaction, lots: Sequence[Lot]) -> None:
+        book = _Book(account)
+        for lot in lots:
+            book.put_lot(lot, account)
+        book.record(tx)
+        with self._global:
+            if account.user_id in self._books:
+                raise DuplicateId(
+                    f"user_id {account.user_id!r} already has an account", user_id=account.user_id
+                )
+            self._books[account.user_id] = book
+            self._txs[tx.id] = tx
+
+    def unit_of_work(self, user_id: str) -> _MemoryUnitOfWork:
+        """Take the account's lock; the returned unit of work commits and unlocks on exit."""
+        book = self._book(user_id)
+        book.lock.acquire()
+        try:
+            return _MemoryUnitOfWork(self, book)
+        except BaseException:  # pragma: no cover - constructing cannot fail in practice
+            book.lock.release()
+            raise
+
+    def snapshot(self, user_id: str) -> Snapshot:
+        book = self._book(user_id)
+        with book.lock:
+            return book.snapshot()
+
+    def lots(self, user_id: str) -> Sequence[Lot]:
+        book = self._books.get(user_id)
+        if book is None:
+            return ()
+        with book.lock:
+            return tuple(sorted(book.lots.values(), key=_lot_order))
+
+    def transactions(
+        self,
+        user_id: str,
+        *,
+        after_seq: int = 0,
+        before_seq: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Sequence[Transaction]:
+        book = self._books.get(user_id)
+        if book is None:
+            return ()
+        with book.lock:
+            journal = list(book.journal)
+        # journal[i].seq == i + 1
+        stop = len(journal) if before_seq is None else max(0, min(len(journal), before_seq - 1))
+        start = max(0, after_seq)
+        selected = journal[start:stop]
+        if newest_first:
+            selected.reverse()
+        if limit is not None:
+            selected = selected[: max(0, limit)]
+        return tuple(selected)
+
+    def transaction(self, tx_id: str) -> Transaction | None:
+        return self._txs.get(tx_id)
+
+    def purchase_by_payment(self, payment_id: str) -> Transaction | None:
+        return self._payments.get(payment_id)
+
+    def hold(self, hold_id: str) -> Hold | None:
+        owner = self._hold_owner.get(hold_id)
+        if owner is None:
+            return None
+        book = self._books[owner]
+        with book.lock:
+            return book.holds.get(hold_id)
+
+    def user_ids(self) -> Sequence[str]:
+        with self._global:
+            return sorted(self._books)
+
+    def close(self) -> None:
+        """Nothing to release."""

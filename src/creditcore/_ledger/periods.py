@@ -1,0 +1,49 @@
+"""Subscription periods: calendar months in UTC, written ``"YYYY-MM"``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from creditcore._exceptions import InvalidInput
+
+__all__ = ["normalize_period", "period_end", "period_of"]
+
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def period_of(instant: datetime) -> str:
+    """The UTC calendar month containing ``instant``."""
+    utc = instant.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
+
+
+def normalize_period(value: str | date | datetime) -> str:
+    """Turn ``"2026-11"``, a date or an aware datetime into ``"YYYY-MM"``.
+
+    Raises:
+        InvalidInput: A malformed string, a naive datetime or another type.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInput(
+                f"period must be timezone-aware, got naive {value.isoformat()}",
+                field="period",
+                value=value,
+            )
+        return period_of(value)
+    if isinstance(value, date):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, str) and _PERIOD.match(value):
+        return value
+    raise InvalidInput(
+        f"period must look like '2026-11', got {value!r}", field="period", value=value
+    )
+
+
+def period_end(period: str) -> datetime:
+    """The first instant after ``period`` (midnight UTC on the 1st of the next month)."""
+    year, month = int(period[:4]), int(period[5:7])
+    if month == 12:
+        return datetime(year + 1, 1, 1, tzinfo=UTC)
+    return datetime(year, month + 1, 1, tzinfo=UTC)

@@ -1,0 +1,1098 @@
+"""The Ledger service: every rule of DOMAIN.md §3, on top of any store.
+
+Each mutating call is one unit of work on one account: validate the arguments, lock the account,
+look the idempotency key up, apply the rule to the locked snapshot, append one transaction with
+the lots and holds it changed, commit. A call that raises has written nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal, TypeVar
+
+from creditcore._exceptions import (
+    AccountInDebt,
+    DuplicateId,
+    HoldNotActive,
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidAmount,
+    InvalidInput,
+    OfferClosed,
+    OverRefund,
+    TierNotAllowed,
+    UnknownHold,
+    UnknownTransaction,
+)
+from creditcore._ledger.clock import Clock, require_aware, utc_now
+from creditcore._ledger.journal import (
+    Posting,
+    balance_of,
+    balance_of_replay,
+    replay,
+)
+from creditcore._ledger.periods import normalize_period, period_end, period_of
+from creditcore._ledger.policies import (
+    NEW_REFUND_LOT,
+    PurchasedFirst,
+    RefundPolicy,
+    SpendOrder,
+    SubscriptionFirst,
+)
+from creditcore._ledger.pricing_port import CatalogLike, MoneyLike, OfferLike
+from creditcore._ledger.store import LedgerStore, UnitOfWork
+from creditcore._ledger.values import (
+    ACCOUNT_NAMES,
+    Account,
+    AccountView,
+    Balance,
+    HistoryPage,
+    Hold,
+    Lot,
+    MetadataValue,
+    Snapshot,
+    Transaction,
+    TransactionKind,
+    VerifyReport,
+)
+
+__all__ = ["DEFAULT_HOLD_TTL", "Ledger"]
+
+DEFAULT_HOLD_TTL = timedelta(minutes=15)
+"""How long a hold lasts when ``reserve`` is given neither ``ttl`` nor ``expires_at``."""
+
+_T = TypeVar("_T")
+_RETRIES = 4
+
+
+def _new_id(prefix: str) -> str:
+    # time-ordered (nanoseconds, hex) then random: unique, and appended near each other in
+    # a store's indexes instead of scattered over them
+    return f"{prefix}{time.time_ns():016x}{os.urandom(6).hex()}"
+
+
+def _fingerprint(request: tuple[object, ...]) -> str:
+    return hashlib.sha256(repr(request).encode()).hexdigest()[:32]
+
+
+def _credits(value: object, field: str = "credits") -> int:
+    if type(value) is not int or value <= 0:
+        raise InvalidAmount(
+            f"{field} must be a positive int, got {value!r}", field=field, value=value
+        )
+    return value
+
+
+def _allowance(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise InvalidAmount(
+            f"monthly_allowance must be an int ≥ 0, got {value!r}",
+            field="monthly_allowance",
+            value=value,
+        )
+    return value
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(
+            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
+        )
+    return value
+
+
+def _key(value: object) -> str | None:
+    return None if value is None else _text(value, "key")
+
+
+def _metadata(value: Mapping[str, MetadataValue] | None) -> dict[str, MetadataValue]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(
+            f"metadata must be a mapping, got {value!r}", field="metadata", value=value
+        )
+    out: dict[str, MetadataValue] = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not (v is None or isinstance(v, str | int | bool)):
+            raise InvalidInput(
+                f"metadata[{k!r}] must map a str to a str, int, bool or None, got {v!r}",
+                field=f"metadata[{k!r}]",
+                value=v,
+            )
+        out[k] = v
+    return out
+
+
+def _over_reversals(journal: Sequence[Transaction]) -> list[str]:
+    """Refunds above their consumption, revokes above their purchase."""
+    size = {t.id: (t.kind, t.credits) for t in journal}
+    back: dict[str, int] = {}
+    for t in journal:
+        if t.kind in ("refund", "revoke") and t.ref is not None:
+            back[t.ref] = back.get(t.ref, 0) + t.credits
+    problems = []
+    for ref, total in back.items():
+        kind, credits = size.get(ref, ("missing", 0))
+        if total > credits:
+            problems.append(f"{ref} ({kind}, {credits} credits) reversed {total} credits")
+    return problems
+
+
+class Ledger:
+    """A credit ledger over a store: lots, a double-entry journal, holds, idempotency.
+
+    Args:
+        store: Any :class:`~creditcore.ledger.LedgerStore` (``InMemoryStore``, ``SQLiteStore``, ...).
+        clock: Returns the current aware datetime; default UTC system time.
+        spend_order: Which lots a consumption draws from first (default :class:`PurchasedFirst`).
+        refund_policy: Where refunded credits go (default :class:`SubscriptionFirst`).
+    """
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        clock: Clock | None = None,
+        *,
+        spend_order: SpendOrder | None = None,
+        refund_policy: RefundPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._clock: Clock = clock if clock is not None else utc_now
+        self._spend: SpendOrder = spend_order if spend_order is not None else PurchasedFirst()
+        self._refund: RefundPolicy = (
+            refund_policy if refund_policy is not None else SubscriptionFirst()
+        )
+
+    @property
+    def store(self) -> LedgerStore:
+        """The store this ledger writes to."""
+        return self._store
+
+    def now(self) -> datetime:
+        """The ledger clock's current instant (aware)."""
+        if self._clock is utc_now:
+            return utc_now()
+        return require_aware(self._clock(), "clock()")
+
+    # --- the unit-of-work helper ------------------------------------------------------------
+
+    def _write(
+        self,
+        user_id: str,
+        key: str | None,
+        request: tuple[object, ...],
+        action: Callable[[UnitOfWork, datetime, str], _T],
+        on_replay: Callable[[UnitOfWork, Transaction], _T],
+        *,
+        fingerprint: str | None = None,
+    ) -> _T:
+        _text(user_id, "user_id")
+        fp = fingerprint if fingerprint is not None else (_fingerprint(request) if key else "")
+        for attempt in range(_RETRIES):
+            try:
+                with self._store.unit_of_work(user_id) as uow:
+                    if key is not None:
+                        prior = uow.by_key(key)
+                        if prior is not None:
+                            if prior.fingerprint != fp:
+                                raise IdempotencyConflict(
+                                    f"idempotency key {key!r} was first used for a different "
+                                    f"request (transaction {prior.id})",
+                                    key=key,
+                                    transaction_id=prior.id,
+                                )
+                            return on_replay(uow, prior)
+                    return action(uow, self.now(), fp)
+            except DuplicateId:
+                # another account booked the same payment id concurrently: look again
+                if attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _commit(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        kind: TransactionKind,
+        credits: int,
+        posting: Posting,
+        *,
+        key: str | None,
+        fingerprint: str,
+        lots: Sequence[Lot] = (),
+        holds: Sequence[Hold] = (),
+        ref: str | None = None,
+        payment_id: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        account: Account | None = None,
+    ) -> Transaction:
+        snap = uow.snapshot
+        base = account if account is not None else snap.account
+        seq = base.seq + 1
+        new_account = base.advanced(seq, posting.totals())
+        tx = Transaction(
+            id=_new_id("tx_"),
+            user_id=base.user_id,
+            seq=seq,
+            kind=kind,
+            credits=credits,
+            created_at=now,
+            entries=posting.entries(),
+            key=key,
+            fingerprint=fingerprint,
+            ref=ref,
+            payment_id=payment_id,
+            metadata=metadata if metadata is not None else {},
+        )
+        changed_holds = list(holds)
+        if snap.holds:
+            touched = {h.id for h in changed_holds}
+            for hold in snap.holds:  # lazily record holds that ran past their limit
+                if hold.id not in touched and hold.status == "open" and now >= hold.expires_at:
+                    changed_holds.append(replace(hold, status="expired"))
+        uow.append(tx, account=new_account, lots=lots, holds=changed_holds)
+        return tx
+
+    @staticmethod
+    def _posting(snap: Snapshot) -> Posting:
+        return Posting({lot.id: lot.remaining for lot in snap.lots}, snap.account.totals)
+
+    def _draw(
+        self,
+        snap: Snapshot,
+        credits: int,
+        now: datetime,
+        posting: Posting,
+        *,
+        exclude_hold: str | None = None,
+    ) -> list[Lot]:
+        held = (
+            sum(h.credits for h in snap.holds if h.id != exclude_hold and h.is_active(now))
+            if snap.holds
+            else 0
+        )
+        current = 0
+        for lot in snap.lots:
+            current += lot.remaining
+        available = current - held
+        if credits > available:
+            raise InsufficientCredits(
+                f"requested {credits} credits but only {max(0, available)} are available for "
+                f"user_id {snap.account.user_id!r}",
+                requested=credits,
+                available=max(0, available),
+                user_id=snap.account.user_id,
+            )
+        changed: list[Lot] = []
+        left = credits
+        for lot in self._spend.order(snap.lots):
+            take = lot.remaining if lot.remaining < left else left
+            if take <= 0:
+                continue
+            changed.append(lot.with_remaining(lot.remaining - take))
+            posting.lot(lot.id, -take)
+            left -= take
+            if left == 0:
+                break
+        if left:  # the policy left lots out: refuse rather than overdraw
+            raise InsufficientCredits(
+                f"spend order found only {credits - left} of {credits} credits",
+                requested=credits,
+                available=credits - left,
+                user_id=snap.account.user_id,
+            )
+        posting.system("consumed", credits)
+        return changed
+
+    @staticmethod
+    def _no_debt(account: Account) -> None:
+        if account.debt > 0:
+            raise AccountInDebt(
+                f"user_id {account.user_id!r} owes {account.debt} credits from a charged-back "
+                "payment; a purchase must settle it first",
+                user_id=account.user_id,
+                debt=account.debt,
+            )
+
+    @staticmethod
+    def _same(_uow: UnitOfWork, tx: Transaction) -> Transaction:
+        return tx
+
+    # --- accounts -----------------------------------------------------------------------------
+
+    def open_account(
+        self, user_id: str, *, monthly_allowance: int, tier: str | None = None
+    ) -> Transaction:
+        """Open an account and issue the current period's allowance (expiring at month end).
+
+        Raises:
+            DuplicateId: The user already has an account.
+            InvalidAmount: ``monthly_allowance`` negative or not an int.
+        """
+        _text(user_id, "user_id")
+        allowance = _allowance(monthly_allowance)
+        if tier is not None:
+            _text(tier, "tier")
+        now = self.now()
+        period = period_of(now)
+        posting = Posting({}, {})
+        lots: list[Lot] = []
+        if allowance:
+            lot = Lot(
+                id=_new_id("lot_"),
+                user_id=user_id,
+                kind="subscription",
+                credits=allowance,
+                remaining=allowance,
+                created_at=now,
+                seq=1,
+                expires_at=period_end(period),
+                source=period,
+            )
+            lots.append(lot)
+            posting.lot(lot.id, allowance)
+            posting.system("issued", -allowance)
+        account = Account(
+            user_id=user_id,
+            tier=tier,
+            allowance=allowance,
+            period=period,
+            subscription_lot=lots[0].id if lots else None,
+            seq=1,
+            totals=posting.totals(),
+            created_at=now,
+        )
+        tx = Transaction(
+            id=_new_id("tx_"),
+            user_id=user_id,
+            seq=1,
+            kind="open",
+            credits=allowance,
+            created_at=now,
+            entries=posting.entries(),
+            metadata={"tier": tier, "period": period},
+        )
+        self._store.create_account(account, tx, lots)
+        return tx
+
+    def change_tier(
+        self, user_id: str, tier: str | None, *, monthly_allowance: int, key: str | None = None
+    ) -> Transaction:
+        """Change the account's tier and allowance.
+
+        The tier (model gating) applies at once; the new allowance is issued at the next
+        :meth:`reset_month` (the current period keeps what was issued for it).
+        """
+        allowance = _allowance(monthly_allowance)
+        if tier is not None:
+            _text(tier, "tier")
+        key = _key(key)
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            old = uow.snapshot.account
+            account = replace(old, tier=tier, allowance=allowance)
+            return self._commit(
+                uow,
+                now,
+                "tier",
+                allowance,
+                self._posting(uow.snapshot),
+                key=key,
+                fingerprint=fp,
+                account=account,
+                metadata={"tier": tier, "previous_tier": old.tier, "allowance": allowance},
+            )
+
+        return self._write(user_id, key, ("tier", user_id, tier, allowance), act, self._same)
+
+    # --- credits in ---------------------------------------------------------------------------
+
+    def purchase(
+        self,
+        user_id: str,
+        credits: int,
+        *,
+        payment_id: str,
+        amount: MoneyLike | None = None,
+        kind: Literal["purchased", "lootbox"] = "purchased",
+        offer: OfferLike | str | None = None,
+        catalog: CatalogLike | None = None,
+        key: str | None = None,
+    ) -> Transaction:
+        """Book a payment as a new purchased (or lootbox) lot; credits pay any debt first.
+
+        Idempotent on ``payment_id``: the same payment again returns the first transaction.
+        A lootbox purchase needs its ``offer`` (an offer, or an offer id plus ``catalog``) and
+        succeeds only while the offer is open.
+
+        Raises:
+            IdempotencyConflict: The payment id (or key) was booked with different details.
+            OfferClosed: A lootbox outside its window (``next_opening`` in the context).
+        """
+        _credits(credits)
+        _text(user_id, "user_id")
+        _text(payment_id, "payment_id")
+        key = _key(key)
+        if kind not in ("purchased", "lootbox"):
+            raise InvalidInput(
+                f"kind must be 'purchased' or 'lootbox', got {kind!r}", field="kind", value=kind
+            )
+        price, currency = self._money(amount)
+        the_offer: OfferLike | None = None
+        if kind == "lootbox":
+            if offer is None:
+                raise InvalidInput("a lootbox purchase needs its offer", field="offer", value=None)
+            if isinstance(offer, str):
+                if catalog is None:
+                    raise InvalidInput(
+                        f"offer id {offer!r} needs a catalog to look it up",
+                        field="catalog",
+                        value=None,
+                    )
+                the_offer = catalog.offer(offer)
+            else:
+                the_offer = offer
+        elif offer is not None:
+            raise InvalidInput(
+                "offer is only for kind='lootbox'", field="offer", value=getattr(offer, "id", offer)
+            )
+        offer_id = the_offer.id if the_offer is not None else None
+        request = ("purchase", user_id, credits, payment_id, price, currency, kind, offer_id)
+        fp = _fingerprint(request)
+
+        def booked(existing: Transaction) -> Transaction:
+            if existing.fingerprint != fp:
+                raise IdempotencyConflict(
+                    f"payment_id {payment_id!r} was already booked with different details "
+                    f"(transaction {existing.id})",
+                    payment_id=payment_id,
+                    transaction_id=existing.id,
+                )
+            return existing
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            existing = uow.purchase_by_payment(payment_id)
+            if existing is not None:
+                return booked(existing)
+            if the_offer is not None and not the_offer.is_open(now):
+                nxt = the_offer.next_opening(now)
+                raise OfferClosed(
+                    f"offer {the_offer.id!r} is closed at {now.isoformat()}; it next opens "
+                    f"{nxt.isoformat()}",
+                    offer_id=the_offer.id,
+                    at=now,
+                    next_opening=nxt,
+                )
+            snap = uow.snapshot
+            seq = snap.account.seq + 1
+            pay_debt = min(snap.account.debt, credits)
+            lot = Lot(
+                id=_new_id("lot_"),
+                user_id=user_id,
+                kind=kind,
+                credits=credits,
+                remaining=credits - pay_debt,
+                created_at=now,
+                seq=seq,
+                source=payment_id,
+                amount=price,
+                currency=currency,
+            )
+            posting = self._posting(snap)
+            posting.lot(lot.id, credits - pay_debt)
+            posting.system("debt", pay_debt)
+            posting.system("issued", -credits)
+            meta: dict[str, MetadataValue] = {"lot": lot.id, "kind": kind}
+            if price is not None:
+                meta["amount"] = str(price)
+                meta["currency"] = currency
+            if offer_id is not None:
+                meta["offer"] = offer_id
+            if pay_debt:
+                meta["debt_paid"] = pay_debt
+            return self._commit(
+                uow,
+                now,
+                "purchase",
+                credits,
+                posting,
+                key=key,
+                fingerprint=fp,
+                lots=[lot],
+                payment_id=payment_id,
+                metadata=meta,
+            )
+
+        existing = self._store.purchase_by_payment(payment_id)
+        if existing is not None:  # a redelivered webhook: no lock needed
+            return booked(existing)
+        return self._write(user_id, key, request, act, self._same, fingerprint=fp)
+
+    @staticmethod
+    def _money(amount: MoneyLike | None) -> tuple[Decimal | None, str | None]:
+        if amount is None:
+            return None, None
+        value = getattr(amount, "amount", None)
+        currency = getattr(amount, "currency", None)
+        if not isinstance(value, Decimal) or not isinstance(currency, str):
+            raise InvalidAmount(
+                f"amount must be Money (a Decimal amount and a currency), got {amount!r}",
+                field="amount",
+                value=amount,
+            )
+        if not value.is_finite() or value < 0:
+            raise InvalidAmount(
+                f"amount must be finite and ≥ 0, got {value}", field="amount", value=amount
+            )
+        return value, currency
+
+    def revoke_purchase(
+        self,
+        payment_id: str,
+        credits: int | None = None,
+        *,
+        key: str | None = None,
+        reason: str = "refund",
+    ) -> Transaction:
+        """Take back a payment's credits (a refund or a charge-back of the payment).
+
+        What is still unspent in the payment's lot is removed; the part already spent becomes
+        debt (``balance().debt``), which blocks spending until purchases pay it off.
+
+        Raises:
+            UnknownTransaction: No purchase with this payment id.
+            OverRefund: More than is left to revoke of that payment (``refundable``).
+        """
+        _text(payment_id, "payment_id")
+        if credits is not None:
+            _credits(credits)
+        _text(reason, "reason")
+        key = _key(key)
+        purchase = self._store.purchase_by_payment(payment_id)
+        if purchase is None:
+            raise UnknownTransaction(
+                f"no purchase with payment_id {payment_id!r}", payment_id=payment_id
+            )
+        lot_id = purchase.metadata.get("lot")
+        assert isinstance(lot_id, str)
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            done = sum(t.credits for t in uow.referencing(purchase.id) if t.kind == "revoke")
+            revocable = purchase.credits - done
+            wanted = credits if credits is not None else revocable
+            if wanted == 0 or wanted > revocable:
+                raise OverRefund(
+                    f"payment_id {payment_id!r}: cannot revoke {wanted} credits, "
+                    f"{revocable} left to revoke",
+                    payment_id=payment_id,
+                    requested=wanted,
+                    refundable=revocable,
+                )
+            lot = uow.lot(lot_id)
+            assert lot is not None
+            unspent = min(wanted, lot.remaining)
+            posting = self._posting(uow.snapshot)
+            posting.lot(lot.id, -unspent)
+            posting.system("debt", -(wanted - unspent))
+            posting.system("revoked", wanted)
+            changed = [replace(lot, remaining=lot.remaining - unspent)] if unspent else []
+            return self._commit(
+                uow,
+                now,
+                "revoke",
+                wanted,
+                posting,
+                key=key,
+                fingerprint=fp,
+                lots=changed,
+                ref=purchase.id,
+                metadata={"payment_id": payment_id, "reason": reason, "debt": wanted - unspent},
+            )
+
+        request = ("revoke", payment_id, credits, reason)
+        return self._write(purchase.user_id, key, request, act, self._same)
+
+    # --- credits out --------------------------------------------------------------------------
+
+    def consume(
+        self,
+        user_id: str,
+        credits: int,
+        *,
+        key: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> Transaction:
+        """Spend credits by the spend order; the transaction records each lot drawn.
+
+        Raises:
+            InsufficientCredits: More than ``available`` (``requested``, ``available``).
+            AccountInDebt: A charge-back left debt.
+        """
+        _credits(credits)
+        meta = _metadata(metadata)
+        key = _key(key)
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            snap = uow.snapshot
+            self._no_debt(snap.account)
+            posting = self._posting(snap)
+            lots = self._draw(snap, credits, now, posting)
+            return self._commit(
+                uow, now, "consume", credits, posting, key=key, fingerprint=fp, lots=lots,
+                metadata=meta,
+            )  # fmt: skip
+
+        request: tuple[object, ...] = ("consume", user_id, credits)
+        if meta and key:
+            request += (sorted(meta.items(), key=lambda kv: kv[0]),)
+        return self._write(user_id, key, request, act, self._same)
+
+    def charge(
+        self,
+        user_id: str,
+        operation_id: str,
+        *,
+        catalog: CatalogLike,
+        key: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> Transaction:
+        """Consume an operation's credits from the catalog in force now, gated by tier.
+
+        The transaction's metadata records operation, provider, model, api_cost and currency.
+
+        Raises:
+            UnknownOperation: No such operation in force now.
+            TierNotAllowed: The account's tier does not unlock the model (``required_tier``).
+        """
+        _text(operation_id, "operation_id")
+        extra = _metadata(metadata)
+        key = _key(key)
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            snap = uow.snapshot
+            current = catalog.at(now)
+            op = current.operation(operation_id)
+            tier_name = snap.account.tier
+            if tier_name is not None and not current.tier(tier_name).allows(op.model):
+                lowest = current.lowest_tier_for(op.model)
+                needed = lowest.name if lowest is not None else None
+                raise TierNotAllowed(
+                    f"tier {tier_name!r} does not unlock model {op.model!r} of operation "
+                    f"{op.id!r}; lowest tier that does: {needed}",
+                    tier=tier_name,
+                    model=op.model,
+                    operation_id=op.id,
+                    required_tier=needed,
+                )
+            self._no_debt(snap.account)
+            posting = self._posting(snap)
+            lots = self._draw(snap, op.credits, now, posting)
+            meta: dict[str, MetadataValue] = dict(extra)
+            meta.update(
+                operation=op.id,
+                provider=op.provider,
+                model=op.model,
+                api_cost=str(op.api_cost.amount),
+                currency=op.api_cost.currency,
+            )
+            return self._commit(
+                uow, now, "consume", op.credits, posting, key=key, fingerprint=fp, lots=lots,
+                metadata=meta,
+            )  # fmt: skip
+
+        request = ("charge", user_id, operation_id, sorted(extra.items(), key=lambda kv: kv[0]))
+        return self._write(user_id, key, request, act, self._same)
+
+    def refund(
+        self, transaction_id: str, credits: int | None = None, *, key: str | None = None
+    ) -> Transaction:
+        """Give back (part of) a consumption, by the refund policy.
+
+        ``credits`` defaults to everything not yet refunded of that consumption.
+
+        Raises:
+            UnknownTransaction: No consumption (``consume``/``capture``) with this id.
+            OverRefund: More than is left to refund (``refundable``).
+        """
+        _text(transaction_id, "transaction_id")
+        if credits is not None:
+            _credits(credits)
+        key = _key(key)
+        consumption = self._store.transaction(transaction_id)
+        if consumption is None or consumption.kind not in ("consume", "capture"):
+            raise UnknownTransaction(
+                f"no consumption with transaction_id {transaction_id!r}",
+                transaction_id=transaction_id,
+            )
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            earlier = [t for t in uow.referencing(consumption.id) if t.kind == "refund"]
+            refundable = consumption.credits - sum(t.credits for t in earlier)
+            wanted = credits if credits is not None else refundable
+            if wanted == 0 or wanted > refundable:
+                raise OverRefund(
+                    f"transaction {transaction_id!r}: cannot refund {wanted} credits, "
+                    f"{refundable} left to refund",
+                    transaction_id=transaction_id,
+                    requested=wanted,
+                    refundable=refundable,
+                )
+            snap = uow.snapshot
+            sub_id = snap.account.subscription_lot
+            live = {lot.id: lot for lot in snap.lots}
+            sub = live.get(sub_id) if sub_id is not None else None
+            drawn: dict[str, Lot] = {}
+            for lot_id in consumption.drawn():
+                lot = live.get(lot_id) or uow.lot(lot_id)
+                if lot is not None:
+                    drawn[lot_id] = lot
+            plan = self._refund.plan(consumption, earlier, wanted, sub, drawn)
+            posting = self._posting(snap)
+            changed: dict[str, Lot] = {}
+            seq = snap.account.seq + 1
+            for target, amount in plan:
+                if target == NEW_REFUND_LOT:
+                    lot = Lot(
+                        id=_new_id("lot_"),
+                        user_id=snap.account.user_id,
+                        kind="purchased",
+                        credits=amount,
+                        remaining=amount,
+                        created_at=now,
+                        seq=seq,
+                        source=f"refund:{consumption.id}",
+                    )
+                else:
+                    old = changed.get(target) or drawn.get(target) or live.get(target)
+                    assert old is not None
+                    lot = replace(old, remaining=old.remaining + amount)
+                changed[lot.id] = lot
+                posting.lot(lot.id, amount)
+            posting.system("refunded", -wanted)
+            return self._commit(
+                uow, now, "refund", wanted, posting, key=key, fingerprint=fp,
+                lots=list(changed.values()), ref=consumption.id,
+            )  # fmt: skip
+
+        request = ("refund", transaction_id, credits)
+        return self._write(consumption.user_id, key, request, act, self._same)
+
+    # --- holds --------------------------------------------------------------------------------
+
+    def reserve(
+        self,
+        user_id: str,
+        credits: int,
+        *,
+        ttl: timedelta | None = None,
+        expires_at: datetime | None = None,
+        key: str | None = None,
+    ) -> Hold:
+        """Set credits aside for a job until ``expires_at`` (or now + ``ttl``, default 15 min).
+
+        Raises:
+            InsufficientCredits: Not enough available credits.
+            AccountInDebt: A charge-back left debt.
+        """
+        _credits(credits)
+        key = _key(key)
+        if ttl is not None and expires_at is not None:
+            raise InvalidInput("give ttl or expires_at, not both", field="ttl", value=ttl)
+        if ttl is not None and (not isinstance(ttl, timedelta) or ttl <= timedelta(0)):
+            raise InvalidInput(
+                f"ttl must be a positive timedelta, got {ttl!r}", field="ttl", value=ttl
+            )
+        if expires_at is not None:
+            require_aware(expires_at, "expires_at")
+        limit = ttl if ttl is not None else DEFAULT_HOLD_TTL
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Hold:
+            until = expires_at if expires_at is not None else now + limit
+            if until <= now:
+                raise InvalidInput(
+                    f"expires_at {until.isoformat()} is not after now ({now.isoformat()})",
+                    field="expires_at",
+                    value=until,
+                )
+            snap = uow.snapshot
+            self._no_debt(snap.account)
+            held = sum(h.credits for h in snap.holds if h.is_active(now))
+            available = sum(lot.remaining for lot in snap.lots) - held
+            if credits > available:
+                raise InsufficientCredits(
+                    f"cannot reserve {credits} credits, only {max(0, available)} are available",
+                    requested=credits,
+                    available=max(0, available),
+                    user_id=user_id,
+                )
+            hold = Hold(
+                id=_new_id("hold_"), user_id=user_id, credits=credits, created_at=now,
+                expires_at=until,
+            )  # fmt: skip
+            self._commit(
+                uow, now, "reserve", credits, self._posting(snap), key=key, fingerprint=fp,
+                holds=[hold], ref=hold.id, metadata={"expires_at": until.isoformat()},
+            )  # fmt: skip
+            return hold
+
+        def again(uow: UnitOfWork, prior: Transaction) -> Hold:
+            hold = uow.hold(prior.ref or "")
+            assert hold is not None
+            return hold
+
+        when = expires_at.isoformat() if expires_at is not None else limit.total_seconds()
+        return self._write(user_id, key, ("reserve", user_id, credits, when), act, again)
+
+    def _active_hold(self, uow: UnitOfWork, hold_id: str, now: datetime) -> Hold:
+        hold = uow.hold(hold_id)
+        assert hold is not None
+        if not hold.is_active(now):
+            status = hold.status_at(now)
+            raise HoldNotActive(
+                f"hold {hold_id!r} is {status}, not open", hold_id=hold_id, status=status
+            )
+        return hold
+
+    def _owner_of(self, hold_id: str) -> str:
+        _text(hold_id, "hold_id")
+        hold = self._store.hold(hold_id)
+        if hold is None:
+            raise UnknownHold(f"no hold with hold_id {hold_id!r}", hold_id=hold_id)
+        return hold.user_id
+
+    def capture(
+        self,
+        hold_id: str,
+        credits: int | None = None,
+        *,
+        key: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> Transaction:
+        """Spend all or part of a hold (the rest is released); a consumption, so refundable.
+
+        Raises:
+            UnknownHold: No such hold.
+            HoldNotActive: Already captured/released, or past ``expires_at``.
+            InvalidAmount: More than the hold.
+        """
+        if credits is not None:
+            _credits(credits)
+        meta = _metadata(metadata)
+        key = _key(key)
+        user_id = self._owner_of(hold_id)
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            hold = self._active_hold(uow, hold_id, now)
+            take = credits if credits is not None else hold.credits
+            if take > hold.credits:
+                raise InvalidAmount(
+                    f"credits {take} exceed the {hold.credits} held by {hold_id!r}",
+                    field="credits",
+                    value=take,
+                    held=hold.credits,
+                )
+            snap = uow.snapshot
+            posting = self._posting(snap)
+            lots = self._draw(snap, take, now, posting, exclude_hold=hold_id)
+            done = replace(hold, status="captured", captured=take, resolved_at=now)
+            return self._commit(
+                uow, now, "capture", take, posting, key=key, fingerprint=fp, lots=lots,
+                holds=[done], ref=hold_id, metadata=meta,
+            )  # fmt: skip
+
+        return self._write(user_id, key, ("capture", hold_id, credits), act, self._same)
+
+    def release(self, hold_id: str, *, key: str | None = None) -> Transaction:
+        """Give a hold's credits back to ``available`` without spending them.
+
+        Raises:
+            UnknownHold: No such hold.
+            HoldNotActive: Already captured/released, or past ``expires_at``.
+        """
+        key = _key(key)
+        user_id = self._owner_of(hold_id)
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
+            hold = self._active_hold(uow, hold_id, now)
+            done = replace(hold, status="released", resolved_at=now)
+            return self._commit(
+                uow, now, "release", hold.credits, self._posting(uow.snapshot), key=key,
+                fingerprint=fp, holds=[done], ref=hold_id,
+            )  # fmt: skip
+
+        return self._write(user_id, key, ("release", hold_id), act, self._same)
+
+    def hold(self, hold_id: str) -> Hold:
+        """A hold as stored (use :meth:`Hold.status_at` for its state at an instant).
+
+        Raises:
+            UnknownHold: No such hold.
+        """
+        _text(hold_id, "hold_id")
+        hold = self._store.hold(hold_id)
+        if hold is None:
+            raise UnknownHold(f"no hold with hold_id {hold_id!r}", hold_id=hold_id)
+        return hold
+
+    # --- periods ------------------------------------------------------------------------------
+
+    def reset_month(self, user_id: str, period: str | date | datetime) -> Transaction | None:
+        """Start a subscription period: expire unused allowance, issue the account's allowance.
+
+        Idempotent per (user, period): when the account is already in ``period`` (or a later
+        one) nothing changes and ``None`` is returned. Purchased lots are untouched.
+        """
+        _text(user_id, "user_id")
+        target = normalize_period(period)
+
+        def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction | None:
+            snap = uow.snapshot
+            account = snap.account
+            if account.period >= target:
+                return None
+            posting = self._posting(snap)
+            changed: list[Lot] = []
+            expired = 0
+            for lot in snap.lots:
+                if lot.id == account.subscription_lot and lot.remaining:
+                    expired = lot.remaining
+                    changed.append(replace(lot, remaining=0))
+                    posting.lot(lot.id, -expired)
+                    posting.system("expired", expired)
+            seq = account.seq + 1
+            new_lot: str | None = None
+            if account.allowance:
+                lot = Lot(
+                    id=_new_id("lot_"), user_id=user_id, kind="subscription",
+                    credits=account.allowance, remaining=account.allowance, created_at=now,
+                    seq=seq, expires_at=period_end(target), source=target,
+                )  # fmt: skip
+                changed.append(lot)
+                posting.lot(lot.id, account.allowance)
+                posting.system("issued", -account.allowance)
+                new_lot = lot.id
+            moved = replace(account, period=target, subscription_lot=new_lot)
+            return self._commit(
+                uow, now, "reset", account.allowance, posting, key=None, fingerprint=fp,
+                lots=changed, account=moved,
+                metadata={"period": target, "expired": expired, "tier": account.tier},
+            )  # fmt: skip
+
+        def never(_uow: UnitOfWork, prior: Transaction) -> Transaction | None:
+            return prior  # pragma: no cover - resets take no key
+
+        return self._write(user_id, None, ("reset", user_id, target), act, never)
+
+    def reset_all(self, period: str | date | datetime) -> list[Transaction]:
+        """:meth:`reset_month` for every account; returns the resets that did something."""
+        target = normalize_period(period)
+        done: list[Transaction] = []
+        for user_id in self._store.user_ids():
+            tx = self.reset_month(user_id, target)
+            if tx is not None:
+                done.append(tx)
+        return done
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def balance(self, user_id: str, at: datetime | None = None) -> Balance:
+        """The seeds' view plus ``held``, ``available`` and ``debt``, now or at instant ``at``
+        (rebuilt from the journal).
+
+        Raises:
+            UnknownAccount: No such account.
+        """
+        _text(user_id, "user_id")
+        snap = self._store.snapshot(user_id)
+        if at is None:
+            return balance_of(snap, self.now())
+        require_aware(at, "at")
+        lots = {lot.id: lot for lot in self._store.lots(user_id)}
+        kinds = {i: lot.kind for i, lot in lots.items()}
+        state = replay(self._store.transactions(user_id), kinds, at)
+        return replace(balance_of_replay(state, lots, at), user_id=user_id)
+
+    def account(self, user_id: str) -> AccountView:
+        """The account record, its balance, its open lots and open holds."""
+        _text(user_id, "user_id")
+        snap = self._store.snapshot(user_id)
+        return AccountView(snap.account, balance_of(snap, self.now()), snap.lots, snap.holds)
+
+    def history(self, user_id: str, *, limit: int = 50, before: int | None = None) -> HistoryPage:
+        """The journal newest first, ``limit`` at a time; pass ``next_before`` to page on.
+
+        Raises:
+            UnknownAccount: No such account.
+        """
+        _text(user_id, "user_id")
+        if type(limit) is not int or limit <= 0:
+            raise InvalidInput(
+                f"limit must be a positive int, got {limit!r}", field="limit", value=limit
+            )
+        if before is not None and (type(before) is not int or before <= 0):
+            raise InvalidInput(
+                f"before must be a positive int, got {before!r}", field="before", value=before
+            )
+        self._store.snapshot(user_id)
+        rows = self._store.transactions(
+            user_id, before_seq=before, limit=limit + 1, newest_first=True
+        )
+        page = tuple(rows[:limit])
+        more = len(rows) > limit
+        return HistoryPage(page, page[-1].seq if more and page else None)
+
+    def verify(self, user_id: str) -> VerifyReport:
+        """Replay the account's journal and compare it with the stored state.
+
+        Checks: each transaction sums to zero; every running balance; the sequence has no gap;
+        every lot's remaining credits; the system totals and debt; the subscription lot; the
+        open holds; and that everything sums to zero.
+        """
+        _text(user_id, "user_id")
+        snap = self._store.snapshot(user_id)
+        journal = self._store.transactions(user_id)
+        all_lots = self._store.lots(user_id)
+        lots = {lot.id: lot for lot in all_lots}
+        state = replay(journal, {i: lot.kind for i, lot in lots.items()})
+        problems = list(state.problems)
+        account = snap.account
+        if account.seq != len(journal):
+            problems.append(f"account seq {account.seq}, journal has {len(journal)}")
+        for lot in all_lots:
+            if state.lots.get(lot.id, 0) != lot.remaining:
+                problems.append(
+                    f"lot {lot.id}: stored {lot.remaining}, replay {state.lots.get(lot.id, 0)}"
+                )
+            if lot.remaining < 0 or (lot.remaining > lot.credits and lot.kind == "subscription"):
+                problems.append(f"lot {lot.id}: remaining {lot.remaining} out of range")
+        for lot_id in state.lots.keys() - lots.keys():
+            problems.append(f"journal names lot {lot_id} that the store does not have")
+        for name in ACCOUNT_NAMES:
+            if state.totals.get(name, 0) != account.totals.get(name, 0):
+                problems.append(
+                    f"{name}: stored {account.totals.get(name, 0)}, replay {state.totals.get(name, 0)}"
+                )
+        if state.subscription_lot != account.subscription_lot:
+            problems.append(
+                f"subscription lot: stored {account.subscription_lot}, replay {state.subscription_lot}"
+            )
+        if sum(state.lots.values()) + sum(state.totals.values()) != 0:
+            problems.append("journal does not sum to zero")
+        problems.extend(_over_reversals(journal))
+        stored_open = {h.id for h in snap.holds}
+        for hold_id in stored_open - state.open_holds.keys():
+            problems.append(f"hold {hold_id}: open in the store, resolved in the journal")
+        for hold_id in state.open_holds.keys() - stored_open:
+            stored = self._store.hold(hold_id)
+            if stored is None or stored.status != "expired":
+                problems.append(f"hold {hold_id}: open in the journal, not in the store")
+        now = self.now()
+        balance = replace(balance_of_replay(state, lots, now), user_id=user_id)
+        return VerifyReport(user_id, not problems, len(journal), tuple(problems), balance)

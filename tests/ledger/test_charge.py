@@ -1,0 +1,69 @@
+"""charge(): tier gating, credits from the catalog in force, metadata."""
+
+from __future__ import annotations
+
+import pytest
+
+from creditcore import InsufficientCredits, TierNotAllowed, UnknownOperation
+from creditcore.ledger import Ledger
+from creditcore.pricing import example_catalog
+from tests.ledger.helpers import everything
+
+
+def test_charge_records_operation_provider_and_cost(ledger: Ledger) -> None:
+    catalog = example_catalog()
+    op = catalog.operation("wan-2.5")
+    ledger.open_account("u", monthly_allowance=150, tier="PLUS")
+    tx = ledger.charge("u", "wan-2.5", catalog=catalog, metadata={"job": "j1"})
+    assert tx.credits == 20  # DOMAIN.md §2: WAN 2.5 costs 20 credits
+    assert tx.metadata == {
+        "job": "j1",
+        "operation": "wan-2.5",
+        "provider": op.provider,
+        "model": op.model,
+        "api_cost": "0.25",  # DOMAIN.md §2: $0.25 per call
+        "currency": "USD",
+    }
+    assert ledger.balance("u").consumed_this_month == 20
+
+
+def test_tier_gating_names_the_lowest_tier(ledger: Ledger) -> None:
+    ledger.open_account("u", monthly_allowance=15, tier="FREE")
+    before = everything(ledger)
+    with pytest.raises(TierNotAllowed) as err:
+        ledger.charge("u", "wan-2.5", catalog=example_catalog())
+    assert err.value.context["required_tier"] == "PLUS"  # DOMAIN.md §2: PLUS adds WAN
+    assert everything(ledger) == before
+    # FREE unlocks Seedream: 2 credits
+    assert ledger.charge("u", "seedream-v4", catalog=example_catalog()).credits == 2
+
+
+def test_upgrade_unlocks_at_once(ledger: Ledger) -> None:
+    ledger.open_account("u", monthly_allowance=15, tier="FREE")
+    ledger.purchase("u", 100, payment_id="p")
+    ledger.change_tier("u", "PLUS", monthly_allowance=150)
+    assert ledger.charge("u", "nanobanana", catalog=example_catalog()).credits == 2
+
+
+def test_charge_errors_change_nothing(ledger: Ledger) -> None:
+    ledger.open_account("u", monthly_allowance=15, tier="PLUS")
+    before = everything(ledger)
+    with pytest.raises(UnknownOperation):
+        ledger.charge("u", "sora-9", catalog=example_catalog())
+    with pytest.raises(InsufficientCredits) as err:
+        ledger.charge("u", "wan-2.5", catalog=example_catalog())
+    assert err.value.context["requested"] == 20
+    assert err.value.context["available"] == 15
+    assert everything(ledger) == before
+
+
+def test_charge_without_tier_is_not_gated(ledger: Ledger) -> None:
+    ledger.open_account("u", monthly_allowance=50)
+    assert ledger.charge("u", "wan-2.5", catalog=example_catalog()).credits == 20
+
+
+def test_charge_is_idempotent(ledger: Ledger) -> None:
+    ledger.open_account("u", monthly_allowance=50, tier="PLUS")
+    first = ledger.charge("u", "wan-2.5", catalog=example_catalog(), key="job-7")
+    assert ledger.charge("u", "wan-2.5", catalog=example_catalog(), key="job-7") == first
+    assert ledger.balance("u").consumed_this_month == 20
