@@ -50,7 +50,7 @@ def demo_section(out: TextIO) -> None:
     """Print the map part of the demo."""
     gigs = sample_gigs()
     index = GigIndex(gigs)
-    out.write("== Gig map ==\n\n")
+    out.write("\n== Gig map ==\n\n")
     names = ", ".join(name for name, _, _ in CITIES)
     out.write(f"{len(index):,} sample gigs around {names} (seeded numpy RNG)\n\n")
 
