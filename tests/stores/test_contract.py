@@ -30,7 +30,7 @@ from creditcore.ledger import (
     ManualClock,
     Transaction,
 )
-from tests.stores.factories import StoreFactory
+from tests.stores.factories import STORE_FACTORIES, StoreFactory, require
 from tests.strategies.ledger import holds, lots, transactions
 
 T0 = datetime(2026, 11, 3, 12, 30, 15, 123456, tzinfo=UTC)
@@ -330,9 +330,14 @@ def test_writers_on_one_account_are_serialised(store: LedgerStore) -> None:
     assert [row.seq for row in store.transactions("alice")] == list(range(1, 202))
 
 
-def test_persists_across_reopen(factory: StoreFactory, tmp_path: Path) -> None:
-    if factory.reopen is None:
-        pytest.skip(f"{factory.name} does not persist")
+PERSISTENT = [pytest.param(f, id=f.name) for f in STORE_FACTORIES if f.reopen is not None]
+
+
+@pytest.mark.parametrize("persistent", PERSISTENT)
+def test_persists_across_reopen(persistent: StoreFactory, tmp_path: Path) -> None:
+    require(persistent)
+    factory = persistent
+    assert factory.reopen is not None
     clock = ManualClock(T0)
     with factory.open(tmp_path) as store:
         ledger = Ledger(store, clock)
