@@ -44,7 +44,7 @@ from creditcore._geo.features import (
     parse_records,
 )
 from creditcore._geo.gig import Gig, Hit, make_gig, make_gigs, make_hits
-from creditcore._geo.rows import ID, LAT, LNG, SLOT, LatRows, X, Z, unit_vectors
+from creditcore._geo.rows import ID, LAT, LNG, POS, SLOT, LatRows, X, Z, unit_vectors
 
 __all__ = ["GigIndex"]
 
@@ -135,7 +135,7 @@ def _few_within(
     cx, cy, cz = _unit(x, y)
     asin, sqrt, diameter = math.asin, math.sqrt, 2.0 * EARTH_RADIUS_M
     hits: list[tuple[float, int, float, float, int]] = []
-    for (lng, lat, px, py, pz, slot, _), at in zip(records.tolist(), positions, strict=True):
+    for (lng, lat, px, py, pz, slot, _, _), at in zip(records.tolist(), positions, strict=True):
         chord2 = (px - cx) ** 2 + (py - cy) ** 2 + (pz - cz) ** 2
         if chord2 <= bound:
             if model == "geodesic":
@@ -148,8 +148,8 @@ def _few_within(
     return hits
 
 
-Local = list[tuple[int, float, float, int]]
-"""Few results read straight from the snapshot: ``(slot, lng, lat, position)``, in order."""
+Local = list[tuple[int, int]]
+"""Few results read straight from the snapshot: ``(slot, position)``, in order."""
 
 
 def _few_in_boxes(
@@ -160,31 +160,17 @@ def _few_in_boxes(
     limit: int | None,
 ) -> Local:
     """The box query for a handful of candidates, on plain Python lists, in slot order."""
-    slot, lng, lat = rows.slot, rows.lng, rows.lat
-    found: Local = []
-    for start, end in sure:
-        found += zip(
-            slot[start:end].tolist(),
-            lng[start:end].tolist(),
-            lat[start:end].tolist(),
-            range(start, end),
-            strict=True,
-        )
+    positions = [at for start, end in sure for at in range(start, end)]
+    lat = rows.lat
     for start, end, which in check:
         south, north = boxes[which][1], boxes[which][3]
-        found += [
-            entry
-            for entry in zip(
-                slot[start:end].tolist(),
-                lng[start:end].tolist(),
-                lat[start:end].tolist(),
-                range(start, end),
-                strict=True,
-            )
-            if south <= entry[2] <= north
+        positions += [
+            at
+            for at, value in zip(range(start, end), lat[start:end].tolist(), strict=True)
+            if south <= value <= north
         ]
-    found.sort()
-    return found[:limit]
+    found = sorted(zip(rows.slot.take(positions).tolist(), positions, strict=True))
+    return found if limit is None else found[:limit]
 
 
 def _many_within(
@@ -268,18 +254,20 @@ class GigIndex:
         "_alive",
         "_delta",
         "_delta_cache",
-        "_has_props",
+        "_gig_of",
         "_id_column",
         "_ids",
         "_in_rows",
         "_lat",
         "_lng",
         "_props",
+        "_row_gigs",
         "_rows",
         "_rtree",
         "_size",
         "_slot_of",
         "_stale",
+        "_unbuilt",
     )
 
     def __init__(self, records: Iterable[Any] = ()) -> None:
@@ -287,8 +275,14 @@ class GigIndex:
         # While every id is an int, a copy of them in slot order: queries then read ids with
         # one numpy gather instead of touching a Python object per hit.
         self._id_column: IntArray | None = np.empty(0, dtype=np.int64)
-        self._has_props = False
         self._props: list[Any] = []
+        # The index is the store of record of its gigs: each slot's Gig value is built once,
+        # when the gig enters or changes, and queries hand out these objects.
+        self._gig_of: list[Gig | None] = []
+        # The snapshot's gigs in its order (by place), as an object array: a query gathers
+        # its gigs with one numpy take, no Python loop.
+        self._row_gigs: npt.NDArray[np.object_] = np.empty(0, dtype=object)
+        self._unbuilt = False  # a bulk load defers building its gigs to the snapshot
         self._slot_of: dict[GigId, int] = {}
         self._lng: FloatArray = np.empty(0, dtype=np.float64)
         self._lat: FloatArray = np.empty(0, dtype=np.float64)
@@ -369,13 +363,19 @@ class GigIndex:
         self._alive[first:stop] = True
         if self._id_column is not None:
             self._id_column = _int_ids(ids, self._id_column, first)
-        self._has_props = self._has_props or any(p is not None for p in props)
         self._in_rows[first:stop] = False
         self._ids.extend(ids)
         self._props.extend(props)
         slot_of.update(zip(ids, range(first, stop), strict=True))
         self._size = stop
         bulk = count > len(self) // 2
+        if bulk:
+            # Built with the snapshot, in its order: neighbours on the map are then neighbours
+            # in memory, and a query touches few cache lines to hand out its gigs.
+            self._gig_of += [None] * count
+            self._unbuilt = True
+        else:
+            self._gig_of += make_gigs(ids, lngs.tolist(), lats.tolist(), props)
         if bulk:
             self._rebuild_rtree()
         else:
@@ -424,10 +424,35 @@ class GigIndex:
         slots = self._live_slots()
         ids = None if self._id_column is None else self._id_column[slots]
         self._rows = LatRows(slots, self._lng[slots], self._lat[slots], ids)
+        self._row_gigs = self._snapshot_gigs(self._rows)
         self._in_rows[: self._size] = self._alive[: self._size]
         self._stale = 0
         self._delta = {}
         self._delta_cache = None
+
+    def _snapshot_gigs(self, rows: LatRows) -> npt.NDArray[np.object_]:
+        """The gigs in snapshot order, building (in that order) those a bulk load left out."""
+        table = np.empty(self._size, dtype=object)
+        table[:] = self._gig_of
+        row_gigs = table[rows.slot]
+        if self._unbuilt:
+            listed = row_gigs.tolist()
+            missing = [at for at, gig in enumerate(listed) if gig is None]  # positions
+            picked = rows.slot[missing]
+            if self._id_column is not None:
+                ids: list[Any] = self._id_column[picked].tolist()  # no cache miss per id
+            else:
+                ids = [self._ids[s] for s in picked.tolist()]
+            props: list[Any] = [None] * len(missing)
+            if any(entry is not None for entry in self._props):
+                props = [self._props[s] for s in picked.tolist()]
+            built = np.empty(len(missing), dtype=object)
+            built[:] = make_gigs(ids, rows.lng[missing].tolist(), rows.lat[missing].tolist(), props)
+            row_gigs[missing] = built
+            table[picked] = built
+            self._gig_of = table.tolist()
+            self._unbuilt = False
+        return row_gigs
 
     def _compact(self) -> None:
         """Renumber the live gigs 0..n-1 (same order) once most slots belong to removed gigs."""
@@ -442,6 +467,7 @@ class GigIndex:
             self._id_column = self._id_column[live]
         self._ids = [self._ids[s] for s in keep]
         self._props = [self._props[s] for s in keep]
+        self._gig_of = [self._gig_of[s] for s in keep]
         self._slot_of = {ident: slot for slot, ident in enumerate(self._ids)}  # type: ignore[misc]
         self._size = count
         self._delta = {}
@@ -480,6 +506,7 @@ class GigIndex:
         self._alive[slot] = False
         self._ids[slot] = None
         self._props[slot] = None
+        self._gig_of[slot] = None
         del self._slot_of[gig_id]
         self._maybe_rebuild_rows()
         return gig
@@ -523,8 +550,13 @@ class GigIndex:
             self._delta_cache = None
         if properties is not None:
             self._props[slot] = properties
-            self._has_props = True
-        updated = self._gig(slot)
+            if self._in_rows[slot]:  # the snapshot holds the old gig: serve it from the delta
+                self._in_rows[slot] = False
+                self._stale += 1
+                self._delta[slot] = None
+                self._delta_cache = None
+        updated = make_gig(self._ids[slot], x, y, self._props[slot])  # type: ignore[arg-type]
+        self._gig_of[slot] = updated
         self._maybe_rebuild_rows()  # may renumber slots: read the gig first
         return updated
 
@@ -555,15 +587,15 @@ class GigIndex:
         return self._gig(self._slot(gig_id))
 
     def _gig(self, slot: int) -> Gig:
-        ident = self._ids[slot]
-        assert ident is not None
-        return make_gig(ident, float(self._lng[slot]), float(self._lat[slot]), self._props[slot])
+        gig = self._gig_of[slot]
+        assert gig is not None
+        return gig
 
     def _ids_of(self, found: IntArray | Local) -> list[GigId]:
         if isinstance(found, list):
             rows_ids = self._rows.ids
             if rows_ids is not None and self._id_column is not None:
-                from_rows: list[GigId] = rows_ids[[entry[3] for entry in found]].tolist()
+                from_rows: list[GigId] = rows_ids.take([entry[1] for entry in found]).tolist()
                 return from_rows
             ids = self._ids
             return [ids[entry[0]] for entry in found]  # type: ignore[misc]
@@ -583,33 +615,21 @@ class GigIndex:
         return [ids[int(s)] for s in records[:, SLOT].tolist()]  # type: ignore[misc]
 
     def _record_gigs(self, records: FloatArray) -> list[Gig]:
-        return make_gigs(
-            self._record_ids(records),
-            records[:, LNG].tolist(),
-            records[:, LAT].tolist(),
-            self._props_of(records[:, SLOT].astype(np.int64).tolist()),
-        )
-
-    def _props_of(self, slots: list[int]) -> list[Any]:
-        if not self._has_props:
-            return [None] * len(slots)
-        props = self._props
-        return [props[s] for s in slots]
+        if not self._delta:
+            from_rows: list[Gig] = self._row_gigs[records[:, POS].astype(np.intp)].tolist()
+            return from_rows
+        gig_of = self._gig_of
+        return [gig_of[s] for s in records[:, SLOT].astype(np.int64).tolist()]
 
     def _gigs(self, found: IntArray | Local) -> list[Gig]:
-        if isinstance(found, list):
-            return make_gigs(
-                self._ids_of(found),
-                [entry[1] for entry in found],
-                [entry[2] for entry in found],
-                self._props_of([entry[0] for entry in found]),
-            )
-        return make_gigs(
-            self._ids_of(found),
-            self._lng[found].tolist(),
-            self._lat[found].tolist(),
-            self._props_of(found.tolist()),
-        )
+        gig_of = self._gig_of
+        if isinstance(found, list):  # few, from a snapshot without changes
+            row_gigs = self._row_gigs
+            if len(found) <= _FEW:  # item reads beat a numpy gather for a handful
+                return [row_gigs[at] for _, at in found]
+            few: list[Gig] = row_gigs.take([at for _, at in found]).tolist()
+            return few
+        return [gig_of[s] for s in found.tolist()]
 
     def _delta_slots(self) -> IntArray:
         if self._delta_cache is None:
@@ -765,7 +785,7 @@ class GigIndex:
         """
         found = self._near(lng, lat, radius_m, limit, method)
         if isinstance(found, list):
-            local = [(slot, x, y, at) for _, slot, x, y, at in found]
+            local = [(slot, at) for _, slot, _, _, at in found]
             return make_hits(self._gigs(local), [entry[0] for entry in found])
         records, dists = found
         return make_hits(self._record_gigs(records), dists.tolist())
@@ -784,7 +804,7 @@ class GigIndex:
         """
         found = self._near(lng, lat, radius_m, limit, method)
         if isinstance(found, list):
-            local = [(slot, x, y, at) for _, slot, x, y, at in found]
+            local = [(slot, at) for _, slot, _, _, at in found]
             return self._ids_of(local), np.array([entry[0] for entry in found], dtype=np.float64)
         records, dists = found
         return self._record_ids(records), dists
@@ -813,8 +833,12 @@ class GigIndex:
         if count <= _FEW and not self._delta and not self._stale:
             # A handful of candidates: plain floats all the way.
             positions = [at for start, end in spans for at in range(start, end)]
-            ranked = _few_within(self._rows.records[positions], positions, x, y, radius, model)
+            ranked = _few_within(
+                self._rows.records.take(positions, axis=0), positions, x, y, radius, model
+            )
             return ranked[:wanted]
+        if wanted is not None and model == "haversine":
+            return self._nearest(x, y, radius, wanted, spans, count)
         found, dists = self._near_search(x, y, radius, wanted, model, spans, count)
         if wanted is not None and dists.size > 4 * wanted:
             # Keep the `wanted` nearest (and everything tied with the last) before sorting.
@@ -823,6 +847,67 @@ class GigIndex:
             found, dists = found[close], dists[close]
         order = np.lexsort((found[:, SLOT], dists))[:wanted]
         return found[order], dists[order]
+
+    def _nearest(
+        self,
+        x: float,
+        y: float,
+        radius: float,
+        limit: int,
+        spans: list[tuple[int, int]],
+        count: int,
+    ) -> tuple[FloatArray, FloatArray]:
+        """The ``limit`` nearest gigs within ``radius`` (haversine), nearest first.
+
+        Dense data holds ``limit`` gigs in a much smaller circle than the radius: the search
+        starts with the circle expected to hold about twice ``limit`` gigs (from the count in
+        the radius box) and doubles it until the ``limit``-th nearest found lies within the
+        circle searched (so no nearer gig can be outside it), or it reaches the radius. Only
+        the dot product with the centre is computed for every candidate; exact distances
+        only for the ``limit`` nearest by it (and all within rounding of the last).
+        """
+        rows = self._rows
+        centre = np.array(_unit(x, y))
+        candidates = count + len(self._delta)
+        trial = radius
+        if candidates > _TRIAL_FACTOR * limit:
+            trial = radius * 1.5 * math.sqrt(limit / candidates)
+        while True:
+            full = trial >= radius
+            reach = radius if full else trial
+            boxes = search_boxes(x, y, reach)
+            searched = spans
+            if not full:
+                searched = rows.spans(boxes)
+                if sum(end - start for start, end in searched) + len(self._delta) < limit:
+                    trial *= 2.0  # too few candidates even before any test
+                    continue
+            found = self._fresh(rows.gather(searched))
+            if self._delta:
+                found = self._with_delta(found, boxes)
+            dots = found[:, X : Z + 1] @ centre
+            # Rounding: chord² = 2 - 2·dot holds to ~1e-15 for the computed values, so a
+            # margin of 4e-15 on the dot keeps every point that could rank among the nearest.
+            floor = 1.0 - _chord_bound(reach, "haversine") / 2.0 - 4e-15
+            if dots.size > limit:
+                kth = float(np.partition(dots, dots.size - limit)[dots.size - limit])
+                floor = max(floor, kth - 4e-15)
+            chosen = found.take(np.flatnonzero(dots >= floor), axis=0)  # take: no mask copy
+            diff = chosen[:, X : Z + 1] - centre
+            half_chord = np.sqrt((diff * diff).sum(axis=1)) * 0.5
+            if reach > _HALF_TURN_M / 2.0:  # near-antipodal points: keep asin's argument <= 1
+                half_chord = np.minimum(half_chord, 1.0)
+            dists = (2.0 * EARTH_RADIUS_M) * np.arcsin(half_chord)
+            order = np.lexsort((chosen[:, SLOT], dists))[:limit]
+            dists = dists.take(order)
+            if full:
+                inside = dists <= radius
+                if not inside[-1:].all():
+                    order, dists = order[inside], dists[inside]
+                return chosen.take(order, axis=0), dists
+            if dists.size == limit and dists[-1] <= trial:
+                return chosen.take(order, axis=0), dists
+            trial *= 2.0
 
     def _near_search(
         self,
@@ -872,7 +957,8 @@ class GigIndex:
             ids = self._id_column[slots].astype(np.float64)
         else:
             ids = np.full(slots.size, np.nan)
-        extra = np.column_stack((lngs, lats, x, y, z, slots.astype(np.float64), ids))
+        here = np.full(slots.size, -1.0)  # not in the snapshot
+        extra = np.column_stack((lngs, lats, x, y, z, slots.astype(np.float64), ids, here))
         return np.concatenate((found, extra))
 
     # --- polygons ------------------------------------------------------------------------------

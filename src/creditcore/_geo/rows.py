@@ -22,10 +22,12 @@ import numpy.typing as npt
 
 from creditcore._geo.distance import Box
 
-__all__ = ["ID", "LAT", "LNG", "SLOT", "LatRows", "X", "Y", "Z", "unit_vectors"]
+__all__ = ["ID", "LAT", "LNG", "POS", "SLOT", "LatRows", "X", "Y", "Z", "unit_vectors"]
 
-LNG, LAT, X, Y, Z, SLOT, ID = range(7)
-"""Columns of a gathered candidate record (ID: the gig's int id as a float, when exact)."""
+LNG, LAT, X, Y, Z, SLOT, ID, POS = range(8)
+"""Columns of a gathered candidate record (ID: the gig's int id as a float, when exact; POS:
+the record's own position in the sorted order, so a query can read per-point values kept in
+that order, e.g. the index's gig objects, from memory laid out by place)."""
 
 _EXACT = 2.0**53  # ints up to this size survive a trip through float64
 
@@ -54,8 +56,8 @@ class LatRows:
     """Points sorted by latitude row, then longitude; immutable once built.
 
     Attributes:
-        records: ``(n, 7)`` float array in sorted order: lng, lat, x, y, z, slot, id (the
-            int id as a float when ``exact_ids``, else NaN).
+        records: ``(n, 8)`` float array in sorted order: lng, lat, x, y, z, slot, id (the
+            int id as a float when ``exact_ids``, else NaN), position (0..n-1).
         exact_ids: Whether the id column of ``records`` holds every id exactly.
         lng: Sorted longitudes (contiguous).
         lat: Sorted latitudes (contiguous).
@@ -96,9 +98,10 @@ class LatRows:
             ids.astype(np.float64) if ids is not None and self.exact_ids else np.full(count, np.nan)
         )
         columns = (lngs, lats, x, y, z, slots.astype(np.float64), id_floats)
-        self.records: FloatArray = np.empty((count, 7), dtype=np.float64)
+        self.records: FloatArray = np.empty((count, 8), dtype=np.float64)
         for column, values in enumerate(columns):
             self.records[:, column] = values[order]
+        self.records[:, POS] = np.arange(count, dtype=np.float64)
         # Contiguous copies for box queries, which read few columns of many points.
         self.lng: FloatArray = self.records[:, LNG].copy()
         self.lat: FloatArray = self.records[:, LAT].copy()
@@ -162,27 +165,40 @@ class LatRows:
         """
         lows: list[float] = []
         rows: list[tuple[bool, Box, int]] = []
+        bounds = self._bounds
         for which, box in enumerate(boxes):
             min_lng, min_lat, max_lng, max_lat = box
-            first = self._row(min_lat)
-            last = self._row(max_lat)
+            first = bisect_right(bounds, min_lat) - 1
+            last = bisect_right(bounds, max_lat) - 1
             if last - first >= max_rows:
                 return None
+            west = min_lng - _SLACK
+            east = max_lng + _SLACK
             for row in range(first, last + 1):
                 base = row * _STRIDE + 180.0  # as _row_base does it
-                lows += (base + (min_lng - _SLACK), base + (max_lng + _SLACK))
+                lows += (base + west, base + east)
                 rows.append((row in (first, last), box, which))
-        found: list[int] = self._key.searchsorted(lows).tolist()
+        if not self._key.size:
+            return [], []
+        edges = self._key.searchsorted(lows)
+        # The longitudes at each range's ends, read in one step: the first of each range and
+        # the last (an empty range reads a neighbour, which its test below ignores).
+        at_ends = edges.copy()
+        at_ends[1::2] -= 1
+        ends = self.lng.take(at_ends, mode="clip").tolist()
+        found: list[int] = edges.tolist()
         lng = self.lng
         sure: list[tuple[int, int]] = []
         check: list[tuple[int, int, int]] = []
         for at, (on_edge, box, which) in enumerate(rows):
             start, end = found[2 * at], found[2 * at + 1]
+            if start >= end:
+                continue
             # A row is sorted by exact longitude: trim the slack off both ends (the ends are
             # nearly always inside already, so look before searching).
-            if start < end and lng[start] < box[0]:
+            if ends[2 * at] < box[0]:
                 start += int(lng[start:end].searchsorted(box[0]))
-            if end > start and lng[end - 1] > box[2]:
+            if ends[2 * at + 1] > box[2]:
                 end = start + int(lng[start:end].searchsorted(box[2], side="right"))
             if end > start:
                 if on_edge:
