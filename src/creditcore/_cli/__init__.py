@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 from typing import TextIO
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_VIOLATIONS", "Handler", "Subparsers"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_VIOLATIONS", "Handler"]
 
 EXIT_OK = 0
 """The command did what was asked and found nothing wrong."""
@@ -21,5 +21,3 @@ EXIT_BAD_INPUT = 2
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 """A subcommand: takes the parsed arguments and the output stream, returns the exit code."""
-
-Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
