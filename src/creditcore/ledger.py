@@ -30,7 +30,7 @@ from creditcore._ledger.policies import (
     SpendOrder,
     SubscriptionFirst,
 )
-from creditcore._ledger.service import DEFAULT_HOLD_TTL, Ledger
+from creditcore._ledger.service import DEFAULT_HOLD_TTL, MAX_CREDITS, Ledger
 from creditcore._ledger.store import LedgerStore, UnitOfWork
 from creditcore._ledger.values import (
     SYSTEM_ACCOUNTS,
@@ -52,6 +52,7 @@ from creditcore._ledger.values import (
 
 __all__ = [
     "DEFAULT_HOLD_TTL",
+    "MAX_CREDITS",
     "SYSTEM_ACCOUNTS",
     "Account",
     "AccountView",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from creditcore import InvalidCoordinates, InvalidFeature
 from creditcore._geo.features import parse_point_features, parse_records
-from creditcore.geo import Gig
+from creditcore.geo import Clusterer, Gig, GigIndex
 from tests.strategies.geo import point_features, points
 
 
@@ -86,3 +86,28 @@ def test_gig_values_are_frozen_and_hashable() -> None:
         "geometry": {"type": "Point", "coordinates": [1.0, 2.0]},
         "properties": {"budget": 5},
     }
+
+
+@pytest.mark.parametrize("value", [None, 5, 1.5])
+def test_a_non_iterable_collection_is_an_invalid_feature(value: object) -> None:
+    for parse, field in ((parse_point_features, "features"), (parse_records, "records")):
+        with pytest.raises(InvalidFeature) as caught:
+            parse(value)  # type: ignore[arg-type]
+        assert caught.value.context["field"] == field
+        assert repr(value) in caught.value.message
+
+
+@pytest.mark.parametrize("value", [None, 5])
+def test_public_entry_points_refuse_a_non_iterable(value: object) -> None:
+    with pytest.raises(InvalidFeature):
+        GigIndex(value)  # type: ignore[arg-type]
+    with pytest.raises(InvalidFeature):
+        GigIndex.from_geojson(value)  # type: ignore[arg-type]
+    index = GigIndex([("a", 13.4, 52.5, {})])
+    with pytest.raises(InvalidFeature):
+        index.insert_many(value)  # type: ignore[arg-type]
+    assert [gig.id for gig in index] == ["a"]
+    clusterer = Clusterer().load(index.to_geojson()["features"])
+    with pytest.raises(InvalidFeature):
+        clusterer.load(value)  # type: ignore[arg-type]
+    assert [f["id"] for f in clusterer.get_clusters((-180, -85, 180, 85), zoom=0)] == ["a"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from creditcore import InsufficientCredits, TierNotAllowed, UnknownOperation
+from creditcore import InsufficientCredits, InvalidInput, TierNotAllowed, UnknownOperation
 from creditcore.ledger import Ledger
 from creditcore.pricing import example_catalog
 from tests.ledger.helpers import everything
@@ -67,3 +67,16 @@ def test_charge_is_idempotent(ledger: Ledger) -> None:
     first = ledger.charge("u", "wan-2.5", catalog=example_catalog(), key="job-7")
     assert ledger.charge("u", "wan-2.5", catalog=example_catalog(), key="job-7") == first
     assert ledger.balance("u").consumed_this_month == 20
+
+
+@pytest.mark.parametrize("catalog", [None, "example", 5])
+def test_a_non_catalog_is_refused_before_anything_is_booked(
+    ledger: Ledger, catalog: object
+) -> None:
+    ledger.open_account("u", monthly_allowance=150, tier="PLUS")
+    before = everything(ledger)
+    with pytest.raises(InvalidInput) as caught:
+        ledger.charge("u", "wan-2.5", catalog=catalog)  # type: ignore[arg-type]
+    assert caught.value.context["field"] == "catalog"
+    assert repr(catalog) in caught.value.message
+    assert everything(ledger) == before

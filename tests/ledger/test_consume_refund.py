@@ -235,3 +235,12 @@ def test_a_naive_clock_is_refused() -> None:
     ledger = Ledger(InMemoryStore(), lambda: datetime(2026, 11, 1))
     with pytest.raises(NaiveDatetime):
         ledger.open_account("u", monthly_allowance=1)
+
+
+@pytest.mark.parametrize("delta", [5, 1.5, None, "1h"])
+def test_manual_clock_refuses_a_non_timedelta_step(delta: object) -> None:
+    clock = ManualClock(T0)
+    with pytest.raises(InvalidInput) as caught:
+        clock.advance(delta)  # type: ignore[arg-type]
+    assert caught.value.context["field"] == "delta"
+    assert clock() == T0

@@ -138,3 +138,14 @@ def test_holds_in_the_past_balance(clock: ManualClock, ledger: Ledger) -> None:
     assert ledger.balance("u", at=T0 + timedelta(seconds=30)).held == 10
     assert ledger.balance("u", at=T0 + timedelta(minutes=2)).held == 0
     assert ledger.balance("u", at=datetime(2026, 11, 10, 12, 2, tzinfo=UTC)).current == 94
+
+
+def test_a_ttl_past_the_end_of_the_calendar_is_refused(ledger: Ledger) -> None:
+    ledger.open_account("u", monthly_allowance=10)
+    before = everything(ledger)
+    huge = timedelta(days=999_999_999)
+    with pytest.raises(InvalidInput) as caught:
+        ledger.reserve("u", 1, ttl=huge)
+    assert caught.value.context["field"] == "ttl"
+    assert repr(huge) in caught.value.message
+    assert everything(ledger) == before

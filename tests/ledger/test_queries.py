@@ -101,3 +101,16 @@ def test_verify_catches_an_unbalanced_transaction(tmp_path: Path) -> None:
     report = ledger.verify("u")
     assert not report.ok
     assert any("sum to" in p for p in report.problems)
+
+
+def test_history_bounds_past_64_bits_mean_everything_on_sqlite(tmp_path: Path) -> None:
+    ledger = Ledger(SQLiteStore(tmp_path / "big.sqlite3"), ManualClock(T0))
+    ledger.open_account("u", monthly_allowance=100)
+    for n in range(3):
+        ledger.consume("u", 1 + n)
+    everything_newest_first = [t.seq for t in ledger.history("u", limit=10).transactions]
+    assert everything_newest_first == [4, 3, 2, 1]  # open + three consumptions, by hand
+    huge = 10**30
+    assert [t.seq for t in ledger.history("u", limit=huge).transactions] == [4, 3, 2, 1]
+    page = ledger.history("u", limit=2, before=huge)
+    assert ([t.seq for t in page.transactions], page.next_before) == ([4, 3], 3)

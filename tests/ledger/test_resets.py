@@ -8,6 +8,7 @@ import pytest
 
 from creditcore import InvalidInput
 from creditcore.ledger import Ledger, ManualClock, normalize_period, period_end
+from tests.ledger.helpers import everything
 
 
 def test_reset_expires_unused_allowance_and_keeps_purchases(
@@ -108,3 +109,17 @@ def test_bad_periods(ledger: Ledger, bad: object) -> None:
 def test_period_end_rolls_the_year() -> None:
     assert period_end("2026-12") == datetime(2027, 1, 1, tzinfo=UTC)
     assert period_end("2026-02") == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "bad", ["9999-12", "0000-05", date(9999, 12, 1), datetime(9999, 12, 31, 23, tzinfo=UTC)]
+)
+def test_periods_whose_end_is_off_the_calendar_are_refused(ledger: Ledger, bad: object) -> None:
+    ledger.open_account("u", monthly_allowance=15)
+    before = everything(ledger)
+    with pytest.raises(InvalidInput) as caught:
+        ledger.reset_month("u", bad)  # type: ignore[arg-type]
+    assert caught.value.context["field"] == "period"
+    assert repr(bad) in caught.value.message
+    assert everything(ledger) == before
+    assert period_end(normalize_period("9999-11")) == datetime(9999, 12, 1, tzinfo=UTC)

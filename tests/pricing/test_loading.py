@@ -233,3 +233,31 @@ def test_json_schema_describes_the_format() -> None:
     operation = schema["$defs"]["OperationSpec"]
     assert operation["properties"]["api_cost"]["type"] == "string"
     assert {"id", "api_cost", "credits"} <= set(operation["required"])
+
+
+@pytest.mark.parametrize("text", [None, b"currency = 'USD'", 5])
+def test_non_text_is_refused_as_a_catalog_problem(text: object) -> None:
+    with pytest.raises(InvalidCatalog) as caught:
+        loads_catalog(text, source="f.toml")  # type: ignore[arg-type]
+    assert [code for _path, code, _message in caught.value.problems] == ["not_text"]
+    assert type(text).__name__ in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "format"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "json"),
+        ("a = " + "[" * 100_000 + "]" * 100_000, "toml"),
+        ('{"currency": 1' + "0" * 5_000 + "}", "json"),
+    ],
+    ids=["json-nested-deep", "toml-nested-deep", "json-int-past-digit-limit"],
+)
+def test_pathological_documents_are_syntax_errors(text: str, format: str) -> None:
+    assert [code for _path, code, _message in _problems(text, format)] == ["syntax_error"]
+
+
+@pytest.mark.parametrize("format", ["yaml", "", None])
+def test_an_unknown_format_is_refused_not_guessed(format: object) -> None:
+    problems = _problems(json.dumps({"currency": "USD"}), format)  # type: ignore[arg-type]
+    assert [code for _path, code, _message in problems] == ["bad_format"]
+    assert repr(format) in problems[0][2]

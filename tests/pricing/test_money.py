@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from operator import add, ge, gt, le, lt, sub
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -72,3 +75,16 @@ def test_arithmetic_is_exact_even_under_a_tiny_ambient_precision() -> None:
         total = Money(Decimal("1234.567")) + Money(Decimal("0.001"))
         assert total.amount == Decimal("1234.568")
         assert (Money(Decimal("0.038")) * 1000).amount == Decimal("38.000")
+
+
+@pytest.mark.parametrize("other", [1, Decimal("1"), 1.5, "1 USD", None])
+@pytest.mark.parametrize("operator", [add, sub, lt, le, gt, ge])
+def test_refuses_arithmetic_and_comparison_with_a_non_money(
+    other: object, operator: Callable[[Any, Any], object]
+) -> None:
+    price = Money(Decimal("1.00"))
+    with pytest.raises(InvalidMoney) as caught:
+        operator(price, other)
+    assert caught.value.context["field"] == "other"
+    assert repr(other) in caught.value.message
+    assert price == Money(Decimal("1.00"))

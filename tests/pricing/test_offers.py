@@ -142,3 +142,26 @@ def test_a_monthly_day_past_the_month_end_means_the_last_day() -> None:
     assert offer.is_open(datetime(2026, 2, 28, 6, tzinfo=UTC))
     assert offer.next_opening(datetime(2026, 3, 1, tzinfo=UTC)) == datetime(2026, 3, 31, tzinfo=UTC)
     assert offer.next_opening(datetime(2026, 4, 1, tzinfo=UTC)) == datetime(2026, 4, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=ZoneInfo("Asia/Kolkata")),
+    ],
+)
+@pytest.mark.parametrize("offer", [WEEKEND, MID_MONTH], ids=["weekly", "monthly"])
+def test_instants_at_the_ends_of_the_calendar_are_refused_by_name(
+    offer: LootboxOffer, instant: datetime
+) -> None:
+    for ask, field in (
+        (offer.window_at, "at"),
+        (offer.is_open, "at"),
+        (offer.next_window, "after"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            ask(instant)
+        assert caught.value.context["field"] == field
+        assert instant.isoformat() in caught.value.message

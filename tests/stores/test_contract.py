@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from creditcore import DuplicateId, UnknownAccount
+from creditcore import DuplicateId, InvalidAmount, UnknownAccount
 from creditcore.ledger import (
+    MAX_CREDITS,
     Account,
     Entry,
     Hold,
@@ -354,3 +355,20 @@ def test_persists_across_reopen(persistent: StoreFactory, tmp_path: Path) -> Non
 
 def test_memory_store_is_in_the_suite() -> None:
     assert isinstance(InMemoryStore(), LedgerStore)
+
+
+def test_the_largest_amount_is_stored_exactly_and_one_more_is_refused(store: LedgerStore) -> None:
+    ledger = Ledger(store, ManualClock(T0))
+    ledger.open_account("whale", monthly_allowance=MAX_CREDITS)
+    ledger.purchase("whale", MAX_CREDITS, payment_id="pay-max")
+    before = ledger.balance("whale")
+    assert before.current == 2 * MAX_CREDITS  # 2**54 - 2: exact, no float on the way
+    with pytest.raises(InvalidAmount):
+        ledger.purchase("whale", MAX_CREDITS + 1, payment_id="pay-more")
+    with pytest.raises(InvalidAmount):
+        ledger.open_account("orca", monthly_allowance=2**63)
+    with pytest.raises(InvalidAmount):
+        ledger.consume("whale", 10**30)
+    assert ledger.balance("whale") == before
+    assert store.user_ids() == ["whale"]
+    assert ledger.verify("whale").ok

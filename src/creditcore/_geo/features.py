@@ -174,6 +174,17 @@ def collection_features(collection: object) -> list[Any]:
     return features
 
 
+def _listed(items: object, field: str) -> list[Any]:
+    """``items`` as a list, or :class:`InvalidFeature` when it is not iterable."""
+    if not isinstance(items, Iterable):
+        raise InvalidFeature(
+            f"{field} must be an iterable, got {type(items).__name__} {items!r}",
+            field=field,
+            value=items,
+        )
+    return list(items)
+
+
 def _fail(features: list[Any], require_id: bool) -> None:
     for index, feature in enumerate(features):
         _check_feature(feature, index, require_id)
@@ -201,7 +212,7 @@ def parse_point_features(features: Iterable[Any], *, require_id: bool = False) -
         InvalidCoordinates: A longitude outside [-180, 180], a latitude outside [-90, 90] or
             NaN; the message names the feature.
     """
-    feats = features if isinstance(features, list) else list(features)
+    feats = features if isinstance(features, list) else _listed(features, "features")
     n = len(feats)
     try:
         if set(map(type, feats)) - {dict}:
@@ -246,7 +257,7 @@ def parse_records(records: Iterable[Any]) -> Columns:
             coordinate or non-mapping properties; the message names the record (index, id).
         InvalidCoordinates: An out-of-range or NaN coordinate, naming the record.
     """
-    rows = records if isinstance(records, list) else list(records)
+    rows = records if isinstance(records, list) else _listed(records, "records")
     try:
         if set(map(type, rows)) - {tuple, list}:
             raise TypeError

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from creditcore._exceptions import NaiveDatetime
+from creditcore._exceptions import InvalidInput, NaiveDatetime
 
 __all__ = ["Clock", "ManualClock", "require_aware", "utc_now"]
 
@@ -58,7 +58,15 @@ class ManualClock:
             self._now = value
 
     def advance(self, delta: timedelta) -> datetime:
-        """Move forward by ``delta`` and return the new instant."""
+        """Move forward by ``delta`` and return the new instant.
+
+        Raises:
+            InvalidInput: ``delta`` is not a ``timedelta``.
+        """
+        if not isinstance(delta, timedelta):
+            raise InvalidInput(
+                f"delta must be a timedelta, got {delta!r}", field="delta", value=delta
+            )
         with self._lock:
             self._now = self._now + delta
             return self._now

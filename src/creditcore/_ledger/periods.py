@@ -31,14 +31,25 @@ def normalize_period(value: str | date | datetime) -> str:
                 field="period",
                 value=value,
             )
-        return period_of(value)
+        return _bounded(period_of(value), value)
     if isinstance(value, date):
-        return f"{value.year:04d}-{value.month:02d}"
+        return _bounded(f"{value.year:04d}-{value.month:02d}", value)
     if isinstance(value, str) and _PERIOD.match(value):
-        return value
+        return _bounded(value, value)
     raise InvalidInput(
         f"period must look like '2026-11', got {value!r}", field="period", value=value
     )
+
+
+def _bounded(period: str, value: object) -> str:
+    """``period`` if it and its end are on the calendar (years 1 to 9999), else InvalidInput."""
+    if period[:4] == "0000" or period == "9999-12":
+        raise InvalidInput(
+            f"period must lie between 0001-01 and 9999-11 (its end must be a date), got {value!r}",
+            field="period",
+            value=value,
+        )
+    return period
 
 
 def period_end(period: str) -> datetime:

@@ -81,22 +81,34 @@ def _fingerprint(request: tuple[object, ...]) -> str:
     return hashlib.sha256(repr(request).encode()).hexdigest()[:32]
 
 
+MAX_CREDITS = 2**53 - 1
+"""The largest amount one call may move: the largest integer a JSON number (a double) holds
+exactly, so every client reads balances exactly, and far inside the 64-bit columns of SQL
+stores."""
+
+
 def _credits(value: object, field: str = "credits") -> int:
-    if type(value) is not int or value <= 0:
+    if type(value) is not int or not 0 < value <= MAX_CREDITS:
         raise InvalidAmount(
-            f"{field} must be a positive int, got {value!r}", field=field, value=value
+            f"{field} must be a positive int ≤ {MAX_CREDITS}, got {value!r}",
+            field=field,
+            value=value,
         )
     return value
 
 
 def _allowance(value: object) -> int:
-    if type(value) is not int or value < 0:
+    if type(value) is not int or not 0 <= value <= MAX_CREDITS:
         raise InvalidAmount(
-            f"monthly_allowance must be an int ≥ 0, got {value!r}",
+            f"monthly_allowance must be an int from 0 to {MAX_CREDITS}, got {value!r}",
             field="monthly_allowance",
             value=value,
         )
     return value
+
+
+_SEQ_CAP = 2**62
+"""Larger than any journal; small enough for a SQL 64-bit integer (history's bounds clamp here)."""
 
 
 def _text(value: object, field: str) -> str:
@@ -672,6 +684,12 @@ class Ledger:
             TierNotAllowed: The account's tier does not unlock the model (``required_tier``).
         """
         _text(operation_id, "operation_id")
+        if not callable(getattr(catalog, "at", None)):
+            raise InvalidInput(
+                f"catalog must be a pricing catalog, got {catalog!r}",
+                field="catalog",
+                value=catalog,
+            )
         extra = _metadata(metadata)
         key = _key(key)
 
@@ -814,7 +832,14 @@ class Ledger:
         limit = ttl if ttl is not None else DEFAULT_HOLD_TTL
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Hold:
-            until = expires_at if expires_at is not None else now + limit
+            try:
+                until = expires_at if expires_at is not None else now + limit
+            except OverflowError:
+                raise InvalidInput(
+                    f"ttl {limit!r} from now ({now.isoformat()}) is past the end of the calendar",
+                    field="ttl",
+                    value=limit,
+                ) from None
             if until <= now:
                 raise InvalidInput(
                     f"expires_at {until.isoformat()} is not after now ({now.isoformat()})",
@@ -1041,8 +1066,12 @@ class Ledger:
                 f"before must be a positive int, got {before!r}", field="before", value=before
             )
         self._store.snapshot(user_id)
+        # Past 2**62 both bounds mean "all": clamp so SQL stores (64-bit integers) can take them.
         rows = self._store.transactions(
-            user_id, before_seq=before, limit=limit + 1, newest_first=True
+            user_id,
+            before_seq=None if before is None else min(before, _SEQ_CAP),
+            limit=min(limit, _SEQ_CAP) + 1,
+            newest_first=True,
         )
         page = tuple(rows[:limit])
         more = len(rows) > limit

@@ -339,11 +339,16 @@ def catalog_from_data(data: object, *, source: str | None = None) -> Catalog:
 
 
 def _parse(text: str, format: Format, source: str | None) -> object:
+    if format not in ("toml", "json"):
+        message = f'format must be "toml" or "json", got {format!r}'
+        raise InvalidCatalog([("", "bad_format", message)], source=source)
     try:
         if format == "toml":
             return tomllib.loads(text, parse_float=Decimal)
         return json.loads(text, parse_float=Decimal)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+    # ValueError covers both decode errors and ints past Python's digit limit; RecursionError
+    # is what a document nested thousands deep raises.
+    except (ValueError, RecursionError) as error:
         raise InvalidCatalog(
             [("", "syntax_error", f"not valid {format.upper()}: {error}")], source=source
         ) from None
@@ -355,6 +360,9 @@ def loads_catalog(text: str, format: Format = "toml", *, source: str | None = No
     Raises:
         InvalidCatalog: A syntax error, or every problem of the document.
     """
+    if not isinstance(text, str):
+        found = type(text).__name__
+        raise InvalidCatalog([("", "not_text", f"text must be str, got {found}")], source=source)
     return catalog_from_data(_parse(text, format, source), source=source)
 
 

@@ -101,6 +101,12 @@ class Money:
         return cls(Decimal(0), currency)
 
     def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise InvalidMoney(
+                f"other: cannot combine Money with {type(other).__name__} {other!r}",
+                field="other",
+                value=other,
+            )
         if self.currency != other.currency:
             raise InvalidMoney(
                 f"currency: cannot combine {self.currency} with {other.currency}",

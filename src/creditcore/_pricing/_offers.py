@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from creditcore._exceptions import InvalidInput
+from creditcore._exceptions import CreditcoreError, InvalidInput
 from creditcore._pricing._money import Money
 from creditcore._pricing._packs import PricedCredits, check_sellable
 from creditcore._pricing._time import require_aware
@@ -101,10 +101,16 @@ class LootboxOffer(PricedCredits):
         Raises:
             NaiveDatetime: ``at`` has no time zone.
         """
-        instant = require_aware(at, "at").astimezone(UTC)
-        for start, end in self._windows(instant):
-            if start <= instant < end:
-                return _local(start, self.zone), _local(end, self.zone)
+        aware = require_aware(at, "at")
+        try:
+            instant = aware.astimezone(UTC)
+            for start, end in self._windows(instant):
+                if start <= instant < end:
+                    return _local(start, self.zone), _local(end, self.zone)
+        except CreditcoreError:
+            raise
+        except (OverflowError, ValueError):  # a date past year 9999 or before year 1
+            raise _beyond_calendar("at", aware) from None
         return None
 
     def is_open(self, at: datetime) -> bool:
@@ -121,15 +127,21 @@ class LootboxOffer(PricedCredits):
         Raises:
             NaiveDatetime: ``after`` has no time zone.
         """
-        instant = require_aware(after, "after").astimezone(UTC)
+        aware = require_aware(after, "after")
         zone = self.zone
-        local_day = instant.astimezone(zone).date()
-        for count, (opening, closing) in enumerate(self.window.occurrences(local_day)):
-            start, end = localize(opening, zone), localize(closing, zone)
-            if start > instant and start < end:
-                return _local(start, zone), _local(end, zone)
-            if count > _SEARCH_LIMIT:  # pragma: no cover - a window opens every week or month
-                break
+        try:
+            instant = aware.astimezone(UTC)
+            local_day = instant.astimezone(zone).date()
+            for count, (opening, closing) in enumerate(self.window.occurrences(local_day)):
+                start, end = localize(opening, zone), localize(closing, zone)
+                if start > instant and start < end:
+                    return _local(start, zone), _local(end, zone)
+                if count > _SEARCH_LIMIT:  # pragma: no cover - a window opens every week or month
+                    break
+        except CreditcoreError:
+            raise
+        except (OverflowError, ValueError):  # a date past year 9999 or before year 1
+            raise _beyond_calendar("after", aware) from None
         raise InvalidInput(f"window: {self.window.describe()} never opens", field="window")
 
     def next_opening(self, after: datetime) -> datetime:
@@ -139,3 +151,13 @@ class LootboxOffer(PricedCredits):
             NaiveDatetime: ``after`` has no time zone.
         """
         return self.next_window(after)[0]
+
+
+def _beyond_calendar(field: str, value: datetime) -> InvalidInput:
+    """The error for an instant whose offer windows would fall outside years 1 to 9999."""
+    return InvalidInput(
+        f"{field}: {value.isoformat()} is too near the ends of the calendar (years 1 and 9999) "
+        "to place offer windows",
+        field=field,
+        value=value,
+    )
