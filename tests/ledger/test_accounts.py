@@ -19,7 +19,7 @@ from creditcore import (
     UnknownOffer,
     UnknownTransaction,
 )
-from creditcore.ledger import Ledger, ManualClock
+from creditcore.ledger import InMemoryStore, Ledger, ManualClock
 from creditcore.pricing import Money, example_catalog
 from tests.ledger.helpers import everything
 
@@ -231,3 +231,16 @@ def test_revoke_is_idempotent_on_its_key(ledger: Ledger) -> None:
     with pytest.raises(IdempotencyConflict):
         ledger.revoke_purchase("p1", 11, key="evt_1")
     assert ledger.balance("u").purchased == 40
+
+
+@pytest.mark.parametrize("store", [None, object(), "ledger.sqlite3"])
+def test_ledger_refuses_what_is_not_a_store(store: object) -> None:
+    with pytest.raises(InvalidInput) as err:
+        Ledger(store)  # type: ignore[arg-type]
+    assert err.value.context["field"] == "store"
+
+
+def test_ledger_refuses_a_clock_that_cannot_be_called() -> None:
+    with pytest.raises(InvalidInput) as err:
+        Ledger(InMemoryStore(), clock=datetime(2026, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
+    assert err.value.context["field"] == "clock"

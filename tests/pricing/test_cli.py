@@ -187,3 +187,12 @@ def test_report_and_offers_list_a_bad_file_problem_by_problem(
             "colour",
             "tiers[0].monthly_credits",
         }
+
+
+@pytest.mark.parametrize("places", ["-1", "29", "x", "1.5"])
+def test_report_refuses_places_outside_0_to_28(
+    places: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("pricing", "report", "--places", places)
+    assert code == 2
+    assert "--places" in capsys.readouterr().err

@@ -102,7 +102,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     precision = report.add_mutually_exclusive_group()
     precision.add_argument(
         "--places",
-        type=int,
+        type=_places,
         default=4,
         help="round markup and gross margin to this many decimals (default: 4)",
     )
@@ -161,6 +161,17 @@ def _policy(args: argparse.Namespace, catalog: Catalog) -> MarginPolicy | None:
     if target is None and own is not None and own.target_min >= floor:
         target = own.target
     return MarginPolicy(floor, target)
+
+
+def _places(text: str) -> int:
+    """``--places``: a whole number of decimals from 0 to 28 (Decimal's default precision)."""
+    try:
+        places = int(text)
+    except ValueError:
+        places = -1
+    if not 0 <= places <= 28:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 28, got {text!r}")
+    return places
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:

@@ -165,6 +165,10 @@ class Ledger:
         clock: Returns the current aware datetime; default UTC system time.
         spend_order: Which lots a consumption draws from first (default :class:`PurchasedFirst`).
         refund_policy: Where refunded credits go (default :class:`SubscriptionFirst`).
+
+    Raises:
+        InvalidInput: ``store`` does not implement the store protocol, or ``clock`` is not
+            callable.
     """
 
     def __init__(
@@ -175,6 +179,16 @@ class Ledger:
         spend_order: SpendOrder | None = None,
         refund_policy: RefundPolicy | None = None,
     ) -> None:
+        if not isinstance(store, LedgerStore):
+            raise InvalidInput(
+                f"store must implement LedgerStore, got {type(store).__name__}",
+                field="store",
+                value=store,
+            )
+        if clock is not None and not callable(clock):
+            raise InvalidInput(
+                f"clock must be callable, got {type(clock).__name__}", field="clock", value=clock
+            )
         self._store = store
         self._clock: Clock = clock if clock is not None else utc_now
         self._spend: SpendOrder = spend_order if spend_order is not None else PurchasedFirst()
