@@ -409,7 +409,7 @@ def test_unknown_cluster_ids_are_refused(city: Clusterer, bad: Any) -> None:
 @pytest.mark.parametrize(
     "options",
     [
-        {"radius": 0},
+        {"radius": -1},
         {"radius": "40"},
         {"extent": -1},
         {"min_zoom": -1},

@@ -31,6 +31,20 @@ VERSION = "9.1.0"
 TOLERANCE = 1e-9
 ANTIMERIDIAN_BOX = [170.0, -70.0, -170.0, 70.0]
 TILES = [(0, 0, 0), (1, 0, 0), (1, 1, 1), (2, 3, 1), (3, 0, 3), (3, 7, 3), (4, 15, 7)]
+# Boxes and zooms as text, so that JSON carries the infinities (node reads them with Number).
+INF, NEG = "Infinity", "-Infinity"
+BOXES = [
+    ([-180, -90, INF, 90], 0),  # infinitely wide: the world
+    ([NEG, -90, 180, 90], 5),
+    ([-180, NEG, 180, INF], 2),
+    ([INF, -90, 180, 90], 1),  # an infinite edge that is not infinitely wide: nothing
+    ([10, -90, NEG, 90], 1),
+    ([-180, -90, 180, 90], INF),  # an infinite zoom clamps to the raw points
+    ([-180, -90, 180, 90], NEG),
+    ([-200, -95, -100, 95], 3),  # partly outside [-180, 180]
+    ([350, -90, 10, 90], 2),
+    ([10, 20, 370, 30], 4),
+]
 
 NODE_SCRIPT = r"""
 import fs from 'fs';
@@ -67,6 +81,7 @@ for (const c of cases) {
       out.expansion[f.id] = sc.getClusterExpansionZoom(f.id);
     }
   }
+  out.boxes = c.boxes.map(([b, z]) => sc.getClusters(b.map(Number), Number(z)).map(row));
   for (const [z, x, y] of c.tiles) {
     const t = sc.getTile(z, x, y);
     out.tiles[`${z}/${x}/${y}`] = t === null ? null : t.features.map(f =>
@@ -179,6 +194,7 @@ def _datasets() -> list[dict[str, Any]]:
         ("min_points_3", blobs, {"minPoints": 3}, False),
         ("min_points_5_duplicates", duplicates, {"minPoints": 5}, True),
         ("options", uniform, {"radius": 60, "extent": 256, "minZoom": 2, "maxZoom": 12}, False),
+        ("radius_0_duplicates", duplicates, {"radius": 0, "maxZoom": 20}, True),
     ]
     return [
         {
@@ -188,6 +204,7 @@ def _datasets() -> list[dict[str, Any]]:
             "sum": total,
             "anti": ANTIMERIDIAN_BOX,
             "tiles": TILES,
+            "boxes": BOXES,
             "bad_ids": [-1, 0, 5, len(pts), len(pts) + 1, len(pts) + 32, 10**9],
         }
         for name, pts, options, total in cases
@@ -265,6 +282,9 @@ def test_same_clusters_children_leaves_and_tiles_as_supercluster(
         assert int(cols.point_count.sum()) == len(case["points"])
         anti = ours.get_clusters(case["anti"], int(z))
         _assert_same_features([_row(f) for f in anti], ref["anti"][z], f"antimeridian zoom {z}")
+    for (box, z), rows in zip(case["boxes"], ref["boxes"], strict=True):
+        found = ours.get_clusters([float(v) for v in box], float(z))
+        _assert_same_features([_row(f) for f in found], rows, f"box {box} at zoom {z}")
     assert ref["children"], "the data set should form clusters"
     for cid, rows in ref["children"].items():
         children = ours.get_children(int(cid))

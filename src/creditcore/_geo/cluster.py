@@ -82,7 +82,9 @@ def _abbreviate(count: int) -> int | str:
 
 
 def _js_mod_lng(lng: float) -> float:
-    """``((lng + 180) % 360 + 360) % 360 - 180`` with JavaScript's remainder."""
+    """``((lng + 180) % 360 + 360) % 360 - 180`` with JavaScript's remainder (NaN for ±inf)."""
+    if not math.isfinite(lng):
+        return math.nan
     return math.fmod(math.fmod(lng + 180.0, 360.0) + 360.0, 360.0) - 180.0
 
 
@@ -107,10 +109,11 @@ def _int_option(value: object, name: str, low: int) -> int:
     return value
 
 
-def _positive(value: object, name: str) -> float:
+def _positive(value: object, name: str, zero: bool = False) -> float:
     result = _number(value, name)
-    if not math.isfinite(result) or result <= 0:
-        raise InvalidInput(f"{name} must be a positive number, got {value!r}", field=name)
+    if not math.isfinite(result) or result < 0 or (result == 0 and not zero):
+        kind = "non-negative" if zero else "positive"
+        raise InvalidInput(f"{name} must be a {kind} number, got {value!r}", field=name)
     return result
 
 
@@ -166,7 +169,7 @@ class Clusterer:
         max_zoom: Highest zoom to cluster on (capped at 30, like supercluster); above it the
             raw points are served.
         min_points: Fewest points that form a cluster.
-        radius: Cluster radius in pixels.
+        radius: Cluster radius in pixels (0 merges only points at the same position).
         extent: Tile extent in pixels (the radius is relative to it).
         node_size: supercluster's KD-tree leaf size. It does not change which clusters form,
             but it fixes the order of features in answers, which follows supercluster's tree.
@@ -196,7 +199,7 @@ class Clusterer:
         self.max_zoom = max_zoom
         self.min_zoom = min(_int_option(min_zoom, "min_zoom", 0), max_zoom)
         self.min_points = _int_option(min_points, "min_points", 0)
-        self.radius = _positive(radius, "radius")
+        self.radius = _positive(radius, "radius", zero=True)
         self.extent = _positive(extent, "extent")
         self.node_size = _int_option(node_size, "node_size", 1)
         for name, fn in (("map", map), ("reduce", reduce)):
@@ -288,10 +291,8 @@ class Clusterer:
 
     def _level(self, zoom: object) -> Level:
         z = _number(zoom, "zoom")
-        if not math.isfinite(z):
-            raise InvalidInput(f"zoom must be finite, got {zoom!r}", field="zoom", value=zoom)
-        limited = max(self.min_zoom, min(math.floor(z), self.max_zoom + 1))
-        return self._state.levels[limited]
+        floor = math.floor(z) if math.isfinite(z) else z  # ±inf clamps, as in supercluster
+        return self._state.levels[int(max(self.min_zoom, min(floor, self.max_zoom + 1)))]
 
     def _box_indexes(self, bbox: Sequence[float], zoom: object) -> tuple[Level, IntArray]:
         if not isinstance(bbox, Sequence) or len(bbox) != 4:
@@ -312,6 +313,8 @@ class Clusterer:
             )
             for a, bottom, b, top in parts
         ]
+        if not found:
+            return level, np.empty(0, dtype=np.int64)
         return level, found[0] if len(found) == 1 else np.concatenate(found)
 
     @staticmethod
@@ -325,6 +328,8 @@ class Clusterer:
         max_lat = max(-90.0, min(90.0, n))
         if e - w >= 360:
             return [(-180.0, min_lat, 180.0, max_lat)]
+        if math.isnan(min_lng) or math.isnan(max_lng):
+            return []  # an infinite edge: supercluster's range test fails for every point
         if min_lng > max_lng:
             east = Clusterer._box_parts(min_lng, min_lat, 180.0, max_lat)
             west = Clusterer._box_parts(-180.0, min_lat, max_lng, max_lat)
