@@ -10,9 +10,10 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from creditcore._exceptions import InvalidInput, NaiveDatetime
+from creditcore._exceptions import InvalidInput
+from creditcore._time import require_aware
 
-__all__ = ["Clock", "ManualClock", "require_aware", "utc_now"]
+__all__ = ["Clock", "ManualClock", "utc_now"]
 
 Clock = Callable[[], datetime]
 """A source of aware datetimes."""
@@ -21,19 +22,6 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The system time in UTC (the default clock)."""
     return datetime.now(UTC)
-
-
-def require_aware(value: datetime, field: str) -> datetime:
-    """Return ``value`` if it carries a time zone, else raise :class:`NaiveDatetime`."""
-    if not isinstance(value, datetime):
-        raise NaiveDatetime(f"{field} must be a datetime, got {value!r}", field=field, value=value)
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise NaiveDatetime(
-            f"{field} must be timezone-aware, got naive {value.isoformat()}",
-            field=field,
-            value=value,
-        )
-    return value
 
 
 class ManualClock:

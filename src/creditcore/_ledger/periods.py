@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime
 
 from creditcore._exceptions import InvalidInput
+from creditcore._time import require_aware
 
 __all__ = ["normalize_period", "period_end", "period_of"]
 
@@ -25,13 +26,7 @@ def normalize_period(value: str | date | datetime) -> str:
         InvalidInput: A malformed string, a naive datetime or another type.
     """
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidInput(
-                f"period must be timezone-aware, got naive {value.isoformat()}",
-                field="period",
-                value=value,
-            )
-        return _bounded(period_of(value), value)
+        return _bounded(period_of(require_aware(value, "period")), value)
     if isinstance(value, date):
         return _bounded(f"{value.year:04d}-{value.month:02d}", value)
     if isinstance(value, str) and _PERIOD.match(value):

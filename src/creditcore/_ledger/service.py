@@ -30,7 +30,7 @@ from creditcore._exceptions import (
     UnknownHold,
     UnknownTransaction,
 )
-from creditcore._ledger.clock import Clock, require_aware, utc_now
+from creditcore._ledger.clock import Clock, utc_now
 from creditcore._ledger.journal import (
     Posting,
     balance_of,
@@ -61,6 +61,7 @@ from creditcore._ledger.values import (
     TransactionKind,
     VerifyReport,
 )
+from creditcore._time import require_aware
 
 __all__ = ["DEFAULT_HOLD_TTL", "Ledger"]
 

@@ -30,7 +30,7 @@ from creditcore._pricing._operations import Operation
 from creditcore._pricing._packs import CreditPack
 from creditcore._pricing._policy import MarginPolicy, ValidationReport, validate
 from creditcore._pricing._tiers import Tier
-from creditcore._pricing._time import require_aware
+from creditcore._time import require_aware
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from creditcore._exceptions import CreditcoreError, InvalidInput
 from creditcore._pricing._money import Money
 from creditcore._pricing._packs import PricedCredits, check_sellable
-from creditcore._pricing._time import require_aware
 from creditcore._pricing._windows import MonthlyWindow, WeeklyWindow, localize
+from creditcore._time import require_aware
 
 __all__ = ["LootboxOffer", "load_zone"]
 

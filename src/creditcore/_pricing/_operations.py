@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from creditcore._exceptions import InvalidAmount, InvalidInput
 from creditcore._pricing._money import Money, require_credits
-from creditcore._pricing._time import require_aware
+from creditcore._time import require_aware
 
 __all__ = ["Operation"]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from creditcore._exceptions import InvalidInput, NaiveDatetime
+from creditcore._exceptions import InvalidInput
+from creditcore._time import require_aware
 from creditcore.pricing import Money
 
 __all__ = [
@@ -25,11 +26,6 @@ __all__ = [
 def _require_text(field: str, value: str) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{field}: expected a non-empty string, got {value!r}", **{field: value})
-
-
-def _require_aware(field: str, value: datetime) -> None:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise NaiveDatetime(f"{field}: expected a timezone-aware datetime, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +60,7 @@ class PaymentCompleted:
         _require_text("event_id", self.event_id)
         _require_text("payment_id", self.payment_id)
         _require_text("user_id", self.user_id)
-        _require_aware("occurred_at", self.occurred_at)
+        require_aware(self.occurred_at, "occurred_at")
         if self.pack_id is None and self.offer_id is None and self.price_id is None:
             raise InvalidInput(
                 "pack_id/offer_id/price_id: a completed payment must name what was bought",
@@ -96,7 +92,7 @@ class PaymentRefunded:
     def __post_init__(self) -> None:
         _require_text("event_id", self.event_id)
         _require_text("payment_id", self.payment_id)
-        _require_aware("occurred_at", self.occurred_at)
+        require_aware(self.occurred_at, "occurred_at")
         if self.amount.currency != self.amount_refunded.currency:
             raise InvalidInput(
                 f"amount_refunded: currency {self.amount_refunded.currency!r} differs from "
@@ -135,7 +131,7 @@ class PaymentDisputed:
     def __post_init__(self) -> None:
         _require_text("event_id", self.event_id)
         _require_text("payment_id", self.payment_id)
-        _require_aware("occurred_at", self.occurred_at)
+        require_aware(self.occurred_at, "occurred_at")
 
 
 @dataclass(frozen=True, slots=True)
