@@ -244,3 +244,19 @@ def test_ledger_refuses_a_clock_that_cannot_be_called() -> None:
     with pytest.raises(InvalidInput) as err:
         Ledger(InMemoryStore(), clock=datetime(2026, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
     assert err.value.context["field"] == "clock"
+
+
+def test_revoked_counts_only_that_payments_revocations(ledger: Ledger) -> None:
+    ledger.open_account("u", monthly_allowance=0)
+    ledger.purchase("u", 500, payment_id="pay-a")
+    ledger.purchase("u", 300, payment_id="pay-b")
+    assert ledger.revoked("pay-a") == 0
+    ledger.revoke_purchase("pay-a", 100)
+    ledger.revoke_purchase("pay-b", 30)
+    ledger.revoke_purchase("pay-a", 50)
+    assert ledger.revoked("pay-a") == 150
+    assert ledger.revoked("pay-b") == 30
+    journal = ledger.store.transactions("u")
+    assert sum(t.credits for t in journal if t.kind == "revoke") == 180
+    with pytest.raises(UnknownTransaction):
+        ledger.revoked("pay-unknown")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -141,6 +141,11 @@ def _metadata(value: Mapping[str, MetadataValue] | None) -> dict[str, MetadataVa
             )
         out[k] = v
     return out
+
+
+def _revoked(transactions: Iterable[Transaction], purchase_id: str) -> int:
+    """Credits revoked from purchase ``purchase_id`` by the ``revoke`` transactions given."""
+    return sum(t.credits for t in transactions if t.kind == "revoke" and t.ref == purchase_id)
 
 
 def _over_reversals(journal: Sequence[Transaction]) -> list[str]:
@@ -602,16 +607,12 @@ class Ledger:
             _credits(credits)
         _text(reason, "reason")
         key = _key(key)
-        purchase = self._store.purchase_by_payment(payment_id)
-        if purchase is None:
-            raise UnknownTransaction(
-                f"no purchase with payment_id {payment_id!r}", payment_id=payment_id
-            )
+        purchase = self._purchase_of(payment_id)
         lot_id = purchase.metadata.get("lot")
         assert isinstance(lot_id, str)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
-            done = sum(t.credits for t in uow.referencing(purchase.id) if t.kind == "revoke")
+            done = _revoked(uow.referencing(purchase.id), purchase.id)
             revocable = purchase.credits - done
             wanted = credits if credits is not None else revocable
             if wanted == 0 or wanted > revocable:
@@ -645,6 +646,25 @@ class Ledger:
 
         request = ("revoke", payment_id, credits, reason)
         return self._write(purchase.user_id, key, request, act, self._same)
+
+    def revoked(self, payment_id: str) -> int:
+        """Credits revoked so far from the purchase of ``payment_id`` (refunds, chargebacks).
+
+        Raises:
+            UnknownTransaction: No purchase with that payment id.
+        """
+        _text(payment_id, "payment_id")
+        purchase = self._purchase_of(payment_id)
+        later = self._store.transactions(purchase.user_id, after_seq=purchase.seq)
+        return _revoked(later, purchase.id)
+
+    def _purchase_of(self, payment_id: str) -> Transaction:
+        purchase = self._store.purchase_by_payment(payment_id)
+        if purchase is None:
+            raise UnknownTransaction(
+                f"no purchase with payment_id {payment_id!r}", payment_id=payment_id
+            )
+        return purchase
 
     # --- credits out --------------------------------------------------------------------------
 

@@ -145,9 +145,9 @@ def credits_to_revoke(credits: int, event: PaymentRefunded | PaymentDisputed) ->
 
 
 def revoked_so_far(ledger: Ledger, purchase: Transaction) -> int:
-    """Credits already revoked from ``purchase`` (the sum of its ``revoke`` transactions)."""
-    later = ledger.store.transactions(purchase.user_id, after_seq=purchase.seq)
-    return sum(t.credits for t in later if t.kind == "revoke" and t.ref == purchase.id)
+    """Credits already revoked from ``purchase`` (the ledger's :meth:`~Ledger.revoked`)."""
+    assert purchase.payment_id is not None  # a purchase always records its payment id
+    return ledger.revoked(purchase.payment_id)
 
 
 def apply_payment_event(ledger: Ledger, event: PaymentEvent, catalog: Catalog) -> PaymentOutcome:
