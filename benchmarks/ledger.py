@@ -35,7 +35,6 @@ import os
 import platform
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
@@ -45,6 +44,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from _stats import percentile
 from creditcore.ledger import InMemoryStore, Ledger
 from creditcore.stores.sqlite import SQLiteStore
 
@@ -166,13 +166,6 @@ SCENARIOS: list[Scenario] = [
 ]
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 @dataclass
 class _Slice:
     latencies: list[float]
@@ -233,8 +226,8 @@ def _row(name: str, threads: int, slices: list[_Slice]) -> Row:
         calls=len(flat),
         seconds=round(elapsed, 3),
         per_second=round(len(flat) / elapsed, 1),
-        p50_us=round(statistics.median(flat), 1) if flat else 0.0,
-        p99_us=round(_percentile(flat, 0.99), 1),
+        p50_us=round(percentile(flat, 0.5), 1),
+        p99_us=round(percentile(flat, 0.99), 1),
         cpu_us_per_call=round(cpu / len(flat) * 1e6, 1) if flat else 0.0,
         errors=sum(piece.errors for piece in slices),
     )

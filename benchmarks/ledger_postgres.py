@@ -36,6 +36,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from _stats import percentile
+
 __all__ = ["DEFAULT_DSN", "Row", "main", "print_table", "run_rows", "write_json"]
 
 DEFAULT_DSN = os.environ.get(
@@ -177,14 +179,6 @@ def _child(
         raise
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=1000, method="inclusive")[round(q * 1000) - 1]
-
-
 def _measure_once(
     impl: str, dsn: str, schema: str, users: list[str], processes: int, seconds: float
 ) -> tuple[int, int, list[float], float]:
@@ -254,8 +248,8 @@ def _pair(dsn: str, processes: int, accounts: str, seconds: float, repeats: int)
                 calls=sum(calls for calls, _, _, _ in done),
                 seconds=round(sum(elapsed for _, _, _, elapsed in done), 3),
                 per_second=round(statistics.median(rates), 1),
-                p50_ms=round(_percentile(latencies, 0.5), 3),
-                p99_ms=round(_percentile(latencies, 0.99), 3),
+                p50_ms=round(percentile(latencies, 0.5), 3),
+                p99_ms=round(percentile(latencies, 0.99), 3),
                 errors=sum(errors for _, errors, _, _ in done),
             )
         )
