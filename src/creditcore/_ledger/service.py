@@ -668,6 +668,26 @@ class Ledger:
 
     # --- credits out --------------------------------------------------------------------------
 
+    def _spend_in(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        fingerprint: str,
+        credits: int,
+        key: str | None,
+        metadata: Mapping[str, MetadataValue],
+    ) -> Transaction:
+        """The "consume" transaction of ``consume`` and ``charge``: refused while in debt, drawn
+        by the spend order."""
+        snap = uow.snapshot
+        self._no_debt(snap.account)
+        posting = self._posting(snap)
+        lots = self._draw(snap, credits, now, posting)
+        return self._commit(
+            uow, now, "consume", credits, posting, key=key, fingerprint=fingerprint, lots=lots,
+            metadata=metadata,
+        )  # fmt: skip
+
     def consume(
         self,
         user_id: str,
@@ -687,14 +707,7 @@ class Ledger:
         key = _key(key)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
-            snap = uow.snapshot
-            self._no_debt(snap.account)
-            posting = self._posting(snap)
-            lots = self._draw(snap, credits, now, posting)
-            return self._commit(
-                uow, now, "consume", credits, posting, key=key, fingerprint=fp, lots=lots,
-                metadata=meta,
-            )  # fmt: skip
+            return self._spend_in(uow, now, fp, credits, key, meta)
 
         request: tuple[object, ...] = ("consume", user_id, credits)
         if meta and key:
@@ -744,9 +757,6 @@ class Ledger:
                     operation_id=op.id,
                     required_tier=needed,
                 )
-            self._no_debt(snap.account)
-            posting = self._posting(snap)
-            lots = self._draw(snap, op.credits, now, posting)
             meta: dict[str, MetadataValue] = dict(extra)
             meta.update(
                 operation=op.id,
@@ -755,10 +765,7 @@ class Ledger:
                 api_cost=str(op.api_cost.amount),
                 currency=op.api_cost.currency,
             )
-            return self._commit(
-                uow, now, "consume", op.credits, posting, key=key, fingerprint=fp, lots=lots,
-                metadata=meta,
-            )  # fmt: skip
+            return self._spend_in(uow, now, fp, op.credits, key, meta)
 
         request = ("charge", user_id, operation_id, sorted(extra.items(), key=lambda kv: kv[0]))
         return self._write(user_id, key, request, act, self._same)
