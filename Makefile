@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/creditcore demo
 
 test: $(STAMP)
+	@bash .ci/system-deps
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy --strict src tests
