@@ -7,12 +7,13 @@ import inspect
 import pytest
 
 import creditcore
-from creditcore import _exceptions
+from creditcore import _exceptions, _problems, _wire
 
 
 def test_package_exports_exactly_the_exception_tree_and_version() -> None:
     declared = set(_exceptions.__all__)
-    exported = set(creditcore.__all__) - {"__version__"}
+    wire = set(_wire.__all__) | set(_problems.__all__)  # the wire forms (docs/service.md)
+    exported = set(creditcore.__all__) - {"__version__"} - wire
     assert exported == declared
     for name in creditcore.__all__:
         assert hasattr(creditcore, name), name

@@ -7,8 +7,11 @@ The domain lives in three public modules, imported by name:
 - :mod:`creditcore.ledger`: per-user credit accounts on an append-only double-entry journal.
 - :mod:`creditcore.geo`: gigs on a map: box and radius queries, supercluster-style clustering.
 
-The package itself exports only the exception hierarchy, so ``from creditcore import
-CreditcoreError`` catches everything the library raises on purpose.
+The package itself exports the exception hierarchy, so ``from creditcore import
+CreditcoreError`` catches everything the library raises on purpose, and the wire forms of a
+service: :func:`to_jsonable` (one JSON form for every public value, with
+:func:`jsonable_schema` and :func:`jsonable_type` for pydantic/FastAPI) and
+:func:`problem_document` / :func:`http_status` (every error as an RFC 9457 answer).
 """
 
 from creditcore._exceptions import (
@@ -45,10 +48,19 @@ from creditcore._exceptions import (
     UnknownTier,
     UnknownTransaction,
 )
+from creditcore._problems import (
+    PROBLEM_CONTENT_TYPE,
+    http_status,
+    problem_document,
+    problem_headers,
+    problem_title,
+)
+from creditcore._wire import JSONValue, jsonable_schema, jsonable_type, to_jsonable
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PROBLEM_CONTENT_TYPE",
     "AccountInDebt",
     "Conflict",
     "CreditcoreError",
@@ -62,6 +74,7 @@ __all__ = [
     "InvalidFeature",
     "InvalidInput",
     "InvalidMoney",
+    "JSONValue",
     "LedgerRuleViolation",
     "NaiveDatetime",
     "NotFound",
@@ -82,4 +95,11 @@ __all__ = [
     "UnknownTier",
     "UnknownTransaction",
     "__version__",
+    "http_status",
+    "jsonable_schema",
+    "jsonable_type",
+    "problem_document",
+    "problem_headers",
+    "problem_title",
+    "to_jsonable",
 ]
