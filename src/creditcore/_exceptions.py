@@ -14,7 +14,8 @@ The tree::
     │   ├── NaiveDatetime                           a datetime without a time zone
     │   ├── InvalidCatalog                          a catalog file or mapping with problems
     │   ├── InvalidCoordinates                      longitude/latitude out of range or NaN
-    │   └── InvalidFeature                          a malformed GeoJSON feature or record
+    │   ├── InvalidFeature                          a malformed GeoJSON feature or record
+    │   └── InvalidGeometry                         a query polygon that is no valid area
     ├── NotFound (LookupError)                      something named does not exist
     │   ├── UnknownOperation
     │   ├── UnknownTier
@@ -61,6 +62,7 @@ __all__ = [
     "InvalidCatalog",
     "InvalidCoordinates",
     "InvalidFeature",
+    "InvalidGeometry",
     "InvalidInput",
     "InvalidMoney",
     "LedgerRuleViolation",
@@ -160,7 +162,7 @@ class InvalidCatalog(InvalidInput):
 
 
 class InvalidCoordinates(InvalidInput):
-    """A longitude outside [-180, 180], a latitude outside [-90, 90], or a NaN."""
+    """A longitude outside [-180, 180], a latitude outside [-90, 90], a NaN or an infinity."""
 
     code = "invalid_coordinates"
 
@@ -169,6 +171,12 @@ class InvalidFeature(InvalidInput):
     """A GeoJSON feature or gig record that is not well formed."""
 
     code = "invalid_feature"
+
+
+class InvalidGeometry(InvalidInput):
+    """A query geometry that is not an area (a LineString, a Point) or not valid (a bow-tie)."""
+
+    code = "invalid_geometry"
 
 
 # --- lookups -----------------------------------------------------------------------------------

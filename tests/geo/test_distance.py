@@ -12,7 +12,7 @@ from pyproj import Geod
 
 from creditcore import InvalidInput
 from creditcore._geo.distance import GEODESIC_SLACK, check_method
-from creditcore.geo import EARTH_RADIUS_M, geodesic_m, haversine_m, search_boxes
+from creditcore.geo import geodesic_m, haversine_m, search_boxes
 from tests.geo import oracle
 from tests.strategies.geo import latitudes, longitudes, points, polar_points, radii
 
@@ -20,8 +20,15 @@ _GEOD = Geod(ellps="WGS84")
 MAX_RELATIVE_ERROR = 0.0057  # measured 0.5604% (meridian at the equator), see docs/geo.md
 
 
-def test_earth_radius_is_the_iugg_mean() -> None:
-    assert EARTH_RADIUS_M == 6_371_008.8
+def test_a_degree_of_arc_is_the_iugg_mean_spheres() -> None:
+    """Published figure: a degree of the IUGG mean sphere (R1 = 6,371,008.8 m) is 111,195.08 m.
+
+    Fails if the radius, the degree conversion or the formula drifts; the figure comes from
+    the geodesy literature (2π·R1/360), not from the code.
+    """
+    assert haversine_m(0.0, 0.0, 0.0, 1.0) == pytest.approx(111_195.08, abs=0.005)
+    assert haversine_m(10.0, 0.0, 11.0, 0.0) == pytest.approx(111_195.08, abs=0.005)
+    assert haversine_m(0.0, -90.0, 0.0, 90.0) == pytest.approx(180 * 111_195.0802, abs=0.5)
 
 
 @given(points, points)

@@ -20,7 +20,7 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 
-from creditcore._exceptions import InvalidCoordinates, InvalidFeature, InvalidInput, UnknownCluster
+from creditcore._exceptions import InvalidFeature, InvalidInput, UnknownCluster
 from creditcore._geo.cluster_mercator import (
     SCALE,
     decode,
@@ -36,6 +36,7 @@ from creditcore._geo.cluster_mercator import (
 )
 from creditcore._geo.cluster_pyramid import Level, Reducer, build_pyramid
 from creditcore._geo.cluster_query import children_of, range_query
+from creditcore._geo.coordinates import check_columns
 from creditcore._geo.features import parse_point_features
 
 __all__ = ["ClusterArrays", "Clusterer"]
@@ -131,17 +132,7 @@ def _columns(lngs: object, lats: object) -> tuple[FloatArray, FloatArray]:
             f"{lng.shape} and {lat.shape}",
             field="coordinates",
         )
-    bad = ~((lng >= -180.0) & (lng <= 180.0) & (lat >= -90.0) & (lat <= 90.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        x, y = float(lng[i]), float(lat[i])
-        if math.isnan(x) or math.isnan(y):
-            what = f"coordinates ({x}, {y}) contain NaN"
-        elif not -180.0 <= x <= 180.0:
-            what = f"longitude {x} is outside [-180, 180]"
-        else:
-            what = f"latitude {y} is outside [-90, 90]"
-        raise InvalidCoordinates(f"point {i}: {what}", index=i, value=(x, y))
+    check_columns(lng, lat, lambda at: f"point {at}")
     return lng, lat
 
 
@@ -195,9 +186,17 @@ class Clusterer:
         reduce: Callable[[Props, Props], object] | None = None,
         generate_id: bool = False,
     ) -> None:
-        max_zoom = min(_int_option(max_zoom, "max_zoom", 0), 30)
-        self.max_zoom = max_zoom
-        self.min_zoom = min(_int_option(min_zoom, "min_zoom", 0), max_zoom)
+        max_zoom = _int_option(max_zoom, "max_zoom", 0)
+        min_zoom = _int_option(min_zoom, "min_zoom", 0)
+        if min_zoom > max_zoom:
+            raise InvalidInput(
+                f"min_zoom {min_zoom} is above max_zoom {max_zoom}",
+                field="min_zoom",
+                value=min_zoom,
+                max_zoom=max_zoom,
+            )
+        self.max_zoom = max_zoom = min(max_zoom, 30)
+        self.min_zoom = min(min_zoom, max_zoom)
         self.min_points = _int_option(min_points, "min_points", 0)
         self.radius = _positive(radius, "radius", zero=True)
         self.extent = _positive(extent, "extent")
@@ -300,6 +299,10 @@ class Clusterer:
                 f"bbox must be [west, south, east, north], got {bbox!r}", field="bbox", value=bbox
             )
         w, s, e, n = (_number(v, f"bbox[{i}]") for i, v in enumerate(bbox))
+        if s > n:
+            raise InvalidInput(
+                f"bbox south {s} is north of its north {n}", field="bbox", value=bbox
+            )
         level = self._level(zoom)
         parts = self._box_parts(w, s, e, n)
         found = [

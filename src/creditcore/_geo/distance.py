@@ -9,6 +9,7 @@ longitude/latitude boxes that contain every point within it, so an index can pre
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal, overload
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy.typing as npt
 from pyproj import Geod
 
 from creditcore._exceptions import InvalidInput
+from creditcore._geo.coordinates import check_columns, check_lat, check_lng
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -24,6 +26,7 @@ __all__ = [
     "Method",
     "check_method",
     "geodesic_m",
+    "geodesic_unchecked",
     "haversine_m",
     "search_boxes",
 ]
@@ -68,6 +71,34 @@ def _haversine_floats(lng1: float, lat1: float, lng2: float, lat2: float) -> flo
     return (2.0 * EARTH_RADIUS_M) * math.asin(math.sqrt(min(a, 1.0)))
 
 
+def _entry_namer(which: int) -> Callable[[int], str]:
+    def name(at: int) -> str:
+        return f"point {which}, entry {at}"
+
+    return name
+
+
+def _checked(lng1: Coord, lat1: Coord, lng2: Coord, lat2: Coord) -> None:
+    """Refuse NaN, infinite or out-of-range coordinates (floats or arrays), naming them."""
+    if not any(isinstance(v, np.ndarray) for v in (lng1, lat1, lng2, lat2)):
+        check_lng(lng1, "lng1")
+        check_lat(lat1, "lat1")
+        check_lng(lng2, "lng2")
+        check_lat(lat2, "lat2")
+        return
+    for which, (lng, lat) in enumerate(((lng1, lat1), (lng2, lat2)), start=1):
+        try:
+            lngs, lats = np.broadcast_arrays(
+                np.asarray(lng, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+            )
+        except (TypeError, ValueError) as err:
+            raise InvalidInput(
+                f"point {which}: coordinates must be numbers or numpy arrays: {err}",
+                field=f"point{which}",
+            ) from None
+        check_columns(lngs.ravel(), lats.ravel(), _entry_namer(which))
+
+
 @overload
 def haversine_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float: ...
 @overload
@@ -78,9 +109,25 @@ def haversine_m(lng1: Coord, lat1: Coord, lng2: Coord, lat2: Coord) -> float | F
     """Great-circle distance in metres on the sphere of radius :data:`EARTH_RADIUS_M`.
 
     Works on floats or numpy arrays (broadcast); degrees in, metres out.
+
+    Raises:
+        InvalidCoordinates: A coordinate that is NaN, infinite or out of range.
+        InvalidInput: A coordinate that is not a number.
     """
-    if type(lng1) is float and type(lat1) is float and type(lng2) is float and type(lat2) is float:
+    if (
+        type(lng1) is float
+        and type(lat1) is float
+        and type(lng2) is float
+        and type(lat2) is float
+        and -180.0 <= lng1 <= 180.0
+        and -180.0 <= lng2 <= 180.0
+        and -90.0 <= lat1 <= 90.0
+        and -90.0 <= lat2 <= 90.0
+    ):
         return _haversine_floats(lng1, lat1, lng2, lat2)
+    _checked(lng1, lat1, lng2, lat2)
+    if not any(isinstance(v, np.ndarray) for v in (lng1, lat1, lng2, lat2)):
+        return _haversine_floats(float(lng1), float(lat1), float(lng2), float(lat2))
     phi1 = np.multiply(lat1, _DEG)
     phi2 = np.multiply(lat2, _DEG)
     s_lat = np.sin((phi2 - phi1) * 0.5)
@@ -102,7 +149,31 @@ def geodesic_m(lng1: Coord, lat1: Coord, lng2: Coord, lat2: Coord) -> float | Fl
     """Geodesic distance in metres on the WGS84 ellipsoid (``pyproj.Geod.inv``).
 
     Works on floats or numpy arrays (broadcast); degrees in, metres out.
+
+    Raises:
+        InvalidCoordinates: A coordinate that is NaN, infinite or out of range.
+        InvalidInput: A coordinate that is not a number.
     """
+    _checked(lng1, lat1, lng2, lat2)
+    return _geodesic(lng1, lat1, lng2, lat2)
+
+
+@overload
+def geodesic_unchecked(lng1: float, lat1: float, lng2: float, lat2: float) -> float: ...
+@overload
+def geodesic_unchecked(
+    lng1: Coord, lat1: Coord, lng2: FloatArray, lat2: FloatArray
+) -> FloatArray: ...
+@overload
+def geodesic_unchecked(
+    lng1: FloatArray, lat1: FloatArray, lng2: Coord, lat2: Coord
+) -> FloatArray: ...
+def geodesic_unchecked(lng1: Coord, lat1: Coord, lng2: Coord, lat2: Coord) -> float | FloatArray:
+    """:func:`geodesic_m` for coordinates already checked (the index's candidates)."""
+    return _geodesic(lng1, lat1, lng2, lat2)
+
+
+def _geodesic(lng1: Coord, lat1: Coord, lng2: Coord, lat2: Coord) -> float | FloatArray:
     columns = np.broadcast_arrays(
         np.asarray(lng1, dtype=np.float64),
         np.asarray(lat1, dtype=np.float64),

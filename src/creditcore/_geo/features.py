@@ -8,7 +8,6 @@ does a slow per-entry pass run to find and name the culprit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from itertools import chain
 from operator import itemgetter
@@ -18,11 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from creditcore._exceptions import InvalidCoordinates, InvalidFeature
+from creditcore._geo.coordinates import (
+    MAX_GIG_ID,
+    check_gig_id,
+    check_point,
+    first_bad_point,
+)
 
 __all__ = [
     "GigId",
-    "check_coordinates",
-    "check_gig_id",
     "collection_features",
     "describe",
     "parse_point_features",
@@ -50,51 +53,12 @@ def describe(kind: str, index: int, ident: object) -> str:
     return f"{kind} {index} ({label})"
 
 
-def _is_number(value: object) -> bool:
-    return type(value) in _NUMBER_TYPES or (
-        isinstance(value, int | float) and not isinstance(value, bool)
-    )
-
-
-def check_gig_id(ident: object, where: str) -> None:
-    """Refuse an id that is not a ``str`` or an ``int`` (bools are refused too)."""
-    if isinstance(ident, bool) or not isinstance(ident, str | int):
-        raise InvalidFeature(
-            f"{where}: the id must be a str or an int, got {type(ident).__name__} {ident!r}",
-            field="id",
-            value=ident,
-        )
-
-
-def check_coordinates(lng: object, lat: object, where: str) -> tuple[float, float]:
-    """Validate one point and return it as floats.
-
-    Raises:
-        InvalidFeature: A coordinate that is not a real number (a string, a bool, None).
-        InvalidCoordinates: A longitude outside [-180, 180], a latitude outside [-90, 90], NaN.
-    """
-    for name, value in (("longitude", lng), ("latitude", lat)):
-        if not _is_number(value):
-            raise InvalidFeature(
-                f"{where}: {name} must be a number, got {type(value).__name__} {value!r}",
-                field=name,
-                value=value,
-            )
-    x = float(lng)  # type: ignore[arg-type]
-    y = float(lat)  # type: ignore[arg-type]
-    if math.isnan(x) or math.isnan(y):
-        raise InvalidCoordinates(
-            f"{where}: coordinates ({x}, {y}) contain NaN", field="coordinates", value=(x, y)
-        )
-    if not -180.0 <= x <= 180.0:
-        raise InvalidCoordinates(
-            f"{where}: longitude {x} is outside [-180, 180]", field="longitude", value=x
-        )
-    if not -90.0 <= y <= 90.0:
-        raise InvalidCoordinates(
-            f"{where}: latitude {y} is outside [-90, 90]", field="latitude", value=y
-        )
-    return x, y
+def _ints_fit(ids: list[Any], kinds: set[type]) -> bool:
+    """Whether every int id of a batch is within JSON's exact integers (C-level min/max)."""
+    if int not in kinds:
+        return True
+    ints = ids if kinds == {int} else [i for i in ids if type(i) is int]
+    return min(ints) >= -MAX_GIG_ID and max(ints) <= MAX_GIG_ID
 
 
 def _check_properties(props: object, where: str) -> dict[str, Any] | None:
@@ -155,7 +119,7 @@ def _check_feature(feature: object, index: int, require_id: bool) -> None:
             field="geometry.coordinates",
         )
     try:
-        check_coordinates(coords[0], coords[1], where)
+        check_point(coords[0], coords[1], where)
     except (InvalidFeature, InvalidCoordinates) as err:
         raise type(err)(err.message, index=index, id=ident, **err.context) from None
     _check_properties(feature.get("properties"), where)
@@ -233,14 +197,15 @@ def parse_point_features(features: Iterable[Any], *, require_id: bool = False) -
         id_kinds = set(map(type, ids))
         if id_kinds - {str, int, type(None)} or (require_id and type(None) in id_kinds):
             raise TypeError
+        if not _ints_fit(ids, id_kinds):
+            raise TypeError
         props = [f.get("properties") for f in feats]
         if set(map(type, props)) - {dict, type(None)}:
             raise TypeError
     except (TypeError, KeyError, ValueError, AttributeError):
         _fail(feats, require_id)
         raise  # pragma: no cover
-    bad = ~((lngs >= -180.0) & (lngs <= 180.0) & (lats >= -90.0) & (lats <= 90.0))
-    if bad.any():
+    if first_bad_point(lngs, lats) is not None:
         _fail(feats, require_id)
     return ids, lngs, lats, props
 
@@ -267,7 +232,8 @@ def parse_records(records: Iterable[Any]) -> Columns:
         ids = list(map(_FIRST, rows))
         xs = list(map(_SECOND, rows))
         ys = list(map(_THIRD, rows))
-        if set(map(type, ids)) - {str, int}:
+        id_kinds = set(map(type, ids))
+        if id_kinds - {str, int} or not _ints_fit(ids, id_kinds):
             raise TypeError
         if set(map(type, xs)) - _NUMBER_TYPES or set(map(type, ys)) - _NUMBER_TYPES:
             raise TypeError
@@ -279,7 +245,7 @@ def parse_records(records: Iterable[Any]) -> Columns:
             props = [row[3] if len(row) == 4 else None for row in rows]
             if set(map(type, props)) - {dict, type(None)}:
                 raise TypeError
-        if not ((lngs >= -180.0) & (lngs <= 180.0) & (lats >= -90.0) & (lats <= 90.0)).all():
+        if first_bad_point(lngs, lats) is not None:
             raise TypeError
     except TypeError:
         return _parse_records_one_by_one(rows)
@@ -310,7 +276,7 @@ def _parse_records_one_by_one(records: list[Any]) -> Columns:
         where = describe("record", index, ident)
         check_gig_id(ident, where)
         try:
-            x, y = check_coordinates(record[1], record[2], where)
+            x, y = check_point(record[1], record[2], where)
         except (InvalidFeature, InvalidCoordinates) as err:
             raise type(err)(err.message, index=index, id=ident, **err.context) from None
         ids.append(ident)

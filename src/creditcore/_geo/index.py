@@ -21,23 +21,22 @@ from rtree import index as rtree_index
 
 from creditcore._exceptions import (
     DuplicateId,
-    InvalidCoordinates,
     InvalidFeature,
     InvalidInput,
     UnknownGig,
 )
+from creditcore._geo.coordinates import check_area, check_lat, check_lng, check_point, number
 from creditcore._geo.distance import (
     EARTH_RADIUS_M,
     GEODESIC_SLACK,
     Box,
     Method,
     check_method,
-    geodesic_m,
     search_boxes,
 )
+from creditcore._geo.distance import geodesic_unchecked as geodesic_m
 from creditcore._geo.features import (
     GigId,
-    check_coordinates,
     collection_features,
     describe,
     parse_point_features,
@@ -56,34 +55,6 @@ _MIN_REBUILD = 1024  # the delta may hold this many gigs whatever the index size
 _DELTA_SHARE = 64  # ... or this share of the index: 1/64
 _SCAN_CHUNK = 65536  # slots per step when a huge box is scanned in insertion order
 _MAX_ROWS = 4000  # a box spanning more latitude rows than this is scanned instead
-
-
-def _number(name: str, value: object) -> float:
-    if type(value) is float:
-        return value  # the common case, first
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise InvalidInput(
-            f"{name} must be a number, got {type(value).__name__} {value!r}",
-            field=name,
-            value=value,
-        )
-    return float(value)
-
-
-def _check_lng(name: str, value: object) -> float:
-    number = _number(name, value)
-    if not -180.0 <= number <= 180.0:
-        raise InvalidCoordinates(
-            f"{name} {number} is outside [-180, 180]", field=name, value=number
-        )
-    return number
-
-
-def _check_lat(name: str, value: object) -> float:
-    number = _number(name, value)
-    if not -90.0 <= number <= 90.0:
-        raise InvalidCoordinates(f"{name} {number} is outside [-90, 90]", field=name, value=number)
-    return number
 
 
 def _check_limit(limit: object) -> int | None:
@@ -532,9 +503,7 @@ class GigIndex:
         where = f"gig {gig_id!r}"
         old_x = float(self._lng[slot])
         old_y = float(self._lat[slot])
-        x, y = check_coordinates(
-            old_x if lng is None else lng, old_y if lat is None else lat, where
-        )
+        x, y = check_point(old_x if lng is None else lng, old_y if lat is None else lat, where)
         if properties is not None and not isinstance(properties, Mapping):
             raise InvalidFeature(
                 f"{where}: properties must be a mapping, got {type(properties).__name__}",
@@ -680,10 +649,10 @@ class GigIndex:
     def _boxes(
         self, min_lng: object, min_lat: object, max_lng: object, max_lat: object
     ) -> list[Box]:
-        west = _check_lng("min_lng", min_lng)
-        south = _check_lat("min_lat", min_lat)
-        east = _check_lng("max_lng", max_lng)
-        north = _check_lat("max_lat", max_lat)
+        west = check_lng(min_lng, "min_lng")
+        south = check_lat(min_lat, "min_lat")
+        east = check_lng(max_lng, "max_lng")
+        north = check_lat(max_lat, "max_lat")
         if south > north:
             raise InvalidInput(
                 f"min_lat {south} is north of max_lat {north}",
@@ -817,9 +786,9 @@ class GigIndex:
         Returns the hits' records (see :mod:`~creditcore._geo.rows`) and distances, or for few
         hits ``(distance, slot, lng, lat, position)`` entries read straight from the snapshot.
         """
-        x = _check_lng("lng", lng)
-        y = _check_lat("lat", lat)
-        radius = _number("radius_m", radius_m)
+        x = check_lng(lng, "lng")
+        y = check_lat(lat, "lat")
+        radius = number(radius_m, "radius_m")
         if not 0.0 <= radius < math.inf:
             raise InvalidInput(
                 f"radius_m must be finite and >= 0, got {radius}", field="radius_m", value=radius
@@ -964,22 +933,21 @@ class GigIndex:
     # --- polygons ------------------------------------------------------------------------------
 
     def within(self, polygon: Any, limit: int | None = None) -> list[Gig]:
-        """The gigs covered by a shapely geometry (boundary included), in insertion order.
+        """The gigs covered by a polygon (boundary included), in insertion order.
 
-        Uses ``covers`` semantics: a gig exactly on the polygon's edge counts (``contains``
-        would drop it). Coordinates are planar longitude/latitude, so a polygon that crosses
-        the antimeridian must come split at ±180° (a MultiPolygon). The geometry gets
-        prepared (``shapely.prepare``) in place, which speeds up later calls too.
+        ``polygon`` is a shapely Polygon or MultiPolygon, or a GeoJSON geometry dict of one
+        (``{"type": "Polygon", "coordinates": [...]}``); holes are respected. Uses ``covers``
+        semantics: a gig exactly on the polygon's edge counts (``contains`` would drop it).
+        Coordinates are planar longitude/latitude, so a polygon that crosses the antimeridian
+        must come split at ±180° (a MultiPolygon). A shapely geometry gets prepared
+        (``shapely.prepare``) in place, which speeds up later calls too.
 
         Raises:
-            InvalidInput: Not a shapely geometry, or a bad ``limit``.
+            InvalidGeometry: Not a (Multi)Polygon (a LineString, a Point), a malformed GeoJSON
+                geometry, or an invalid polygon (a bow-tie), naming shapely's reason.
+            InvalidInput: A bad ``limit``.
         """
-        if not isinstance(polygon, shapely.Geometry):
-            raise InvalidInput(
-                f"polygon must be a shapely geometry, got {type(polygon).__name__}",
-                field="polygon",
-                value=polygon,
-            )
+        polygon = check_area(polygon)
         wanted = _check_limit(limit)
         if polygon.is_empty or wanted == 0:
             return []
