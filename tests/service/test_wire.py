@@ -41,7 +41,9 @@ def samples() -> dict[type, list[object]]:
     ledger = Ledger(InMemoryStore(), clock=clock)
     catalog = pricing.example_catalog()
     ledger.open_account("u1", monthly_allowance=15, tier="FREE")
-    purchase = ledger.purchase("u1", 500, payment_id="pi_1", amount=pricing.Money(Decimal("299.99")))
+    purchase = ledger.purchase(
+        "u1", 500, payment_id="pi_1", amount=pricing.Money(Decimal("299.99"))
+    )
     spent = ledger.charge("u1", "seedream-v4", catalog=catalog, key="k1")
     ledger.refund(spent.id, 1)
     hold = ledger.reserve("u1", 5, ttl=timedelta(minutes=5))
