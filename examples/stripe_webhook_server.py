@@ -36,6 +36,14 @@ MAX_BODY = 1 << 20  # Stripe events are a few KiB; refuse anything absurd before
 SECRET_ENV = "STRIPE_WEBHOOK_SECRET"
 
 
+def _content_length(values: list[str]) -> int | None:
+    """The one ``Content-Length`` of a request, or ``None`` when absent, repeated or not a number."""
+    if len(values) != 1:
+        return None
+    text = values[0].strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def make_server(
     handler: WebhookHandler, host: str = "127.0.0.1", port: int = 8000
 ) -> ThreadingHTTPServer:
@@ -49,12 +57,20 @@ def make_server(
 
     class StripeWebhook(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            try:
+                self._post()
+            except Exception:  # a bug: log it here, answer without the traceback
+                logging.getLogger("stripe_webhook_server").exception("webhook failed")
+                self._answer(500, b'{"code": "internal_error"}')
+
+        def _post(self) -> None:
             if self.path != PATH:
                 self._answer(404, b'{"code": "not_found"}')
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length <= 0 or length > MAX_BODY:
-                self._answer(413 if length > MAX_BODY else 400, b'{"code": "bad_length"}')
+            length = _content_length(self.headers.get_all("Content-Length") or [])
+            if length is None or length <= 0 or length > MAX_BODY:
+                too_big = length is not None and length > MAX_BODY
+                self._answer(413 if too_big else 400, b'{"code": "bad_length"}')
                 return
             payload = self.rfile.read(length)  # the raw bytes: the signature covers them
             result = handler.handle_webhook(payload, self.headers.get("Stripe-Signature"))
@@ -64,6 +80,8 @@ def make_server(
             self._answer(405, b'{"code": "method_not_allowed"}')
 
         def _answer(self, status: int, body: bytes) -> None:
+            if status >= 400:
+                self.close_connection = True  # an unread body must not be taken for a request
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -198,6 +198,10 @@ class StripeSource:
             raise SignatureVerificationError(
                 "payload: not UTF-8, cannot be a Stripe event"
             ) from error
+        if not signature_header or not signature_header.strip():
+            # said here: stripe-python's own text advises the *_without_verification methods,
+            # which is no message for an HTTP client
+            raise SignatureVerificationError("Stripe-Signature: header missing", header=None)
         try:
             self._stripe.WebhookSignature.verify_header(
                 text, signature_header, self._secret, tolerance=None
