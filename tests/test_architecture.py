@@ -13,9 +13,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "creditcore"
 
 # driver -> the adapter modules (relative to the package) allowed to import it
 ADAPTERS = {
-    "sqlite3": {"stores/sqlite.py"},
-    "psycopg": {"stores/postgres.py", "stores/_postgres_migrations.py", "stores/_postgres_rows.py"},
-    "psycopg_pool": {"stores/postgres.py"},
+    "sqlite3": {"stores/sqlite/store.py"},
+    "psycopg": {
+        "stores/postgres/store.py",
+        "stores/postgres/migrations.py",
+        "stores/postgres/sql.py",
+    },
+    "psycopg_pool": {"stores/postgres/store.py"},
     "stripe": {"payments/stripe.py"},
     "pandas": {"_pricing/_records.py"},
 }

@@ -35,9 +35,12 @@ The tree::
     │   ├── TierNotAllowed
     │   ├── OfferClosed
     │   ├── HoldNotActive
-    │   └── AccountInDebt
+    │   ├── AccountInDebt
+    │   └── CreditLimitExceeded                     a balance would pass MAX_CREDITS
     ├── StoreError                                  a storage adapter failed
-    │   └── SchemaVersionError
+    │   ├── SchemaVersionError
+    │   ├── NotACreditcoreStore                     a foreign database or file
+    │   └── StoreBusy                               a lock not taken in time; retry
     └── PaymentError                                a payment adapter refused an event
         └── SignatureVerificationError
 
@@ -53,6 +56,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AccountInDebt",
     "Conflict",
+    "CreditLimitExceeded",
     "CreditcoreError",
     "DuplicateId",
     "HoldNotActive",
@@ -67,12 +71,14 @@ __all__ = [
     "InvalidMoney",
     "LedgerRuleViolation",
     "NaiveDatetime",
+    "NotACreditcoreStore",
     "NotFound",
     "OfferClosed",
     "OverRefund",
     "PaymentError",
     "SchemaVersionError",
     "SignatureVerificationError",
+    "StoreBusy",
     "StoreError",
     "TierNotAllowed",
     "UnknownAccount",
@@ -324,6 +330,26 @@ class SchemaVersionError(StoreError):
     """The store's schema is newer than this version of creditcore understands."""
 
     code = "schema_version"
+
+
+class NotACreditcoreStore(StoreError):
+    """The file or database schema holds tables that are not a creditcore ledger's."""
+
+    code = "not_a_creditcore_store"
+
+
+class StoreBusy(StoreError):
+    """The store could not take a lock in time; nothing was written, retry after
+    ``context["retry_after"]`` seconds."""
+
+    code = "store_busy"
+
+
+class CreditLimitExceeded(LedgerRuleViolation):
+    """The change would take a balance past ``MAX_CREDITS`` (``limit``, ``balance`` in the
+    context); nothing was changed."""
+
+    code = "credit_limit_exceeded"
 
 
 class PaymentError(CreditcoreError):

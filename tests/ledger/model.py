@@ -1,4 +1,4 @@
-"""A small, independent reference model of DOMAIN.md §3 (plus holds and charge-backs).
+"""A small, independent reference model of docs/domain.md (plus holds and charge-backs).
 
 Written from the rules alone, with plain ints and lists; it imports nothing from the ledger.
 Buckets are named by the ledger's lot ids only so that tests can compare which lot a

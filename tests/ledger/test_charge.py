@@ -15,13 +15,13 @@ def test_charge_records_operation_provider_and_cost(ledger: Ledger) -> None:
     op = catalog.operation("wan-2.5")
     ledger.open_account("u", monthly_allowance=150, tier="PLUS")
     tx = ledger.charge("u", "wan-2.5", catalog=catalog, metadata={"job": "j1"})
-    assert tx.credits == 20  # DOMAIN.md §2: WAN 2.5 costs 20 credits
+    assert tx.credits == 20  # the pricing catalog (docs/pricing.md): WAN 2.5 costs 20 credits
     assert tx.metadata == {
         "job": "j1",
         "operation": "wan-2.5",
         "provider": op.provider,
         "model": op.model,
-        "api_cost": "0.25",  # DOMAIN.md §2: $0.25 per call
+        "api_cost": "0.25",  # the pricing catalog (docs/pricing.md): $0.25 per call
         "currency": "USD",
     }
     assert ledger.balance("u").consumed_this_month == 20
@@ -32,7 +32,9 @@ def test_tier_gating_names_the_lowest_tier(ledger: Ledger) -> None:
     before = everything(ledger)
     with pytest.raises(TierNotAllowed) as err:
         ledger.charge("u", "wan-2.5", catalog=example_catalog())
-    assert err.value.context["required_tier"] == "PLUS"  # DOMAIN.md §2: PLUS adds WAN
+    assert (
+        err.value.context["required_tier"] == "PLUS"
+    )  # the pricing catalog (docs/pricing.md): PLUS adds WAN
     assert everything(ledger) == before
     # FREE unlocks Seedream: 2 credits
     assert ledger.charge("u", "seedream-v4", catalog=example_catalog()).credits == 2

@@ -182,7 +182,7 @@ def test_restore_drawn_lots_after_a_reset_sends_expired_share_to_a_new_lot(
 
 
 def test_refund_across_a_reset_goes_to_purchased(clock: ManualClock, ledger: Ledger) -> None:
-    """DOMAIN.md §3 by hand: after the reset consumed_this_month is 0, so s = 0 and all n go to
+    """docs/domain.md §2 by hand: after the reset consumed_this_month is 0, so s = 0 and all n go to
     purchased_balance."""
     ledger.open_account("u", monthly_allowance=100)
     tx = ledger.consume("u", 40)
@@ -203,7 +203,7 @@ def test_refund_across_a_reset_goes_to_purchased(clock: ManualClock, ledger: Led
 def test_refund_arithmetic_matches_the_domain(
     allowance: int, bought: list[int], spend: int, back: int
 ) -> None:
-    """Consume then refund against the formulas of DOMAIN.md §3, written out here."""
+    """Consume then refund against the formulas of docs/domain.md §2, written out here."""
     ledger = Ledger(InMemoryStore(), ManualClock(T0))
     ledger.open_account("u", monthly_allowance=allowance)
     for i, credits in enumerate(bought):

@@ -22,7 +22,7 @@ def test_reset_expires_unused_allowance_and_keeps_purchases(
     assert tx is not None
     assert tx.metadata["expired"] == 130
     bal = ledger.balance("u")
-    # DOMAIN.md §3: consumed = 0, allowance reissued, purchased untouched
+    # docs/domain.md §2: consumed = 0, allowance reissued, purchased untouched
     assert (bal.monthly_allowance, bal.consumed_this_month, bal.purchased) == (150, 0, 0)
     assert bal.current == 150
     expired = {e.account: e.delta for e in tx.entries if not e.account.startswith("lot:")}

@@ -20,7 +20,6 @@ import pytest
 
 from creditcore.ledger import InMemoryStore, LedgerStore
 from creditcore.stores.sqlite import SQLiteStore
-from tests.stores.postgres_support import factory_open, factory_reopen, factory_unavailable
 
 __all__ = ["STORE_FACTORIES", "StoreFactory", "factory_params", "require"]
 
@@ -61,10 +60,38 @@ def _sqlite(tmp: Path) -> Iterator[LedgerStore]:
         store.close()
 
 
+# PostgreSQL support imports psycopg: loaded only when a PostgreSQL store is wanted, so that
+# ``pytest tests/ledger`` collects without the postgres extra installed.
+
+
+def _pg_open(tmp: Path) -> AbstractContextManager[LedgerStore]:
+    from tests.stores.postgres_support import factory_open
+
+    return factory_open(tmp)
+
+
+def _pg_reopen(tmp: Path) -> AbstractContextManager[LedgerStore]:
+    from tests.stores.postgres_support import factory_reopen
+
+    return factory_reopen(tmp)
+
+
+def _pg_unavailable() -> str | None:
+    try:
+        from tests.stores.postgres_support import factory_unavailable
+    except ImportError as missing:  # the postgres extra is not installed
+        from tests.conftest import IN_CI
+
+        if IN_CI:
+            pytest.fail(f"psycopg is missing ({missing}); CI=true: PostgreSQL tests may not skip")
+        return f"psycopg is not installed: {missing}"
+    return factory_unavailable()
+
+
 STORE_FACTORIES: list[StoreFactory] = [
     StoreFactory("memory", _memory),
     StoreFactory("sqlite", _sqlite, reopen=_sqlite),
-    StoreFactory("postgres", factory_open, reopen=factory_reopen, unavailable=factory_unavailable),
+    StoreFactory("postgres", _pg_open, reopen=_pg_reopen, unavailable=_pg_unavailable),
 ]
 
 

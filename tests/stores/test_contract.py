@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from creditcore import DuplicateId, InvalidAmount, UnknownAccount
+from creditcore import CreditLimitExceeded, DuplicateId, InvalidAmount, UnknownAccount
 from creditcore.ledger import (
     MAX_CREDITS,
     Account,
@@ -353,18 +353,32 @@ def test_persists_across_reopen(persistent: StoreFactory, tmp_path: Path) -> Non
         assert ledger.verify("alice").ok
 
 
-def test_memory_store_is_in_the_suite() -> None:
-    assert isinstance(InMemoryStore(), LedgerStore)
+def test_memory_store_is_in_the_suite_and_behaves_as_a_store() -> None:
+    # behaviour, not names: a runtime_checkable isinstance only checks that the names exist
+    assert "memory" in {f.name for f in STORE_FACTORIES}
+    with InMemoryStore() as store:
+        ledger = Ledger(store, ManualClock(T0))
+        ledger.open_account("m", monthly_allowance=5)
+        tx = ledger.consume("m", 2)
+        assert store.transaction(tx.id) == tx
+        assert [t.id for t in store.transactions("m")][-1] == tx.id
+        assert store.snapshot("m").account.seq == 2
+        assert store.audit_view("m").transactions[-1] == tx
 
 
 def test_the_largest_amount_is_stored_exactly_and_one_more_is_refused(store: LedgerStore) -> None:
     ledger = Ledger(store, ManualClock(T0))
-    ledger.open_account("whale", monthly_allowance=MAX_CREDITS)
-    ledger.purchase("whale", MAX_CREDITS, payment_id="pay-max")
+    ledger.open_account("whale", monthly_allowance=MAX_CREDITS - 7)
+    ledger.purchase("whale", 7, payment_id="pay-max")
     before = ledger.balance("whale")
-    assert before.current == 2 * MAX_CREDITS  # 2**54 - 2: exact, no float on the way
+    assert before.current == 2**53 - 1  # exact, no float on the way
     with pytest.raises(InvalidAmount):
         ledger.purchase("whale", MAX_CREDITS + 1, payment_id="pay-more")
+    # the balance itself is bounded too: one credit more is refused by name, nothing written
+    with pytest.raises(CreditLimitExceeded) as refused:
+        ledger.purchase("whale", 1, payment_id="pay-one-more")
+    assert refused.value.context["balance"] == 2**53
+    assert store.purchase_by_payment("pay-one-more") is None
     with pytest.raises(InvalidAmount):
         ledger.open_account("orca", monthly_allowance=2**63)
     with pytest.raises(InvalidAmount):

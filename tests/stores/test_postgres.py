@@ -20,16 +20,16 @@ from psycopg_pool import ConnectionPool
 from creditcore import DuplicateId, InvalidInput, SchemaVersionError, StoreError, UnknownAccount
 from creditcore.ledger import Entry, Ledger, Snapshot, Transaction
 from creditcore.pricing import Money
-from creditcore.stores._postgres_migrations import (
+from creditcore.stores.postgres import PostgresStore
+from creditcore.stores.postgres.migrations import (
     Migration,
     advisory_key,
     current_version,
     migrate,
     validate_schema_name,
 )
-from creditcore.stores._postgres_rows import decode, encode, int_array, text_array
-from creditcore.stores._postgres_schema import SCHEMA_VERSION
-from creditcore.stores.postgres import PostgresStore
+from creditcore.stores.postgres.rows import decode, encode, int_array, text_array
+from creditcore.stores.postgres.schema import SCHEMA_VERSION
 from tests.stores import postgres_support
 from tests.stores.postgres_support import (
     new_schema_name,
@@ -83,7 +83,7 @@ def test_a_bad_schema_name_is_refused_before_any_connection(bad: object) -> None
 
 
 def test_dsn_or_pool_must_be_one_of_the_two() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidInput, match="dsn_or_pool"):
         PostgresStore(b"host=x", schema="fine")  # type: ignore[arg-type]
 
 

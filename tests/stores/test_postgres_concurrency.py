@@ -1,7 +1,7 @@
 """Concurrency proof of PostgresStore: 8 PROCESSES (spawn, one connection each) on one account.
 
 The expectations are derived from what each process was told (acknowledged calls and their
-credits), from DOMAIN.md §3 and from the ledger's own replay (``verify``), never from the
+credits), from docs/domain.md and from the ledger's own replay (``verify``), never from the
 store's answer to the same question.
 """
 
@@ -105,7 +105,7 @@ def test_hot_account_under_eight_processes_conserves_credits(pg_dsn: str, pg_sch
         assert journal_kinds[kind] == counts[kind], kind
     assert journal_kinds["purchase"] == counts["purchase"] + 1
 
-    # credits conserved: hand computation from DOMAIN.md §3 over what the callers were told
+    # credits conserved: hand computation from docs/domain.md over what the callers were told
     expected = (
         ALLOWANCE
         + OPENING_PURCHASE

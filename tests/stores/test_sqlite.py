@@ -73,7 +73,7 @@ def test_only_the_adapter_imports_sqlite3() -> None:
         for p in (SRC / "creditcore").rglob("*.py")
         if "import sqlite3" in p.read_text()
     ]
-    assert importers == ["creditcore/stores/sqlite.py"]
+    assert importers == ["creditcore/stores/sqlite/store.py"]
 
 
 def _spawn(*args: str) -> subprocess.Popen[str]:

@@ -61,6 +61,10 @@ class Posting:
                 system.append(Entry(name, delta, self._totals.get(name, 0) + delta))
         return (*lots, *system)
 
+    def lot_change(self) -> int:
+        """The net change of the lots' credits (what the account's balance moves by)."""
+        return sum(d for name, d in self._deltas.items() if name.startswith("lot:"))
+
     def totals(self) -> dict[str, int]:
         """The system totals after this posting."""
         new = dict(self._totals)

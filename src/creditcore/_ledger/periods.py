@@ -10,7 +10,8 @@ from creditcore._time import require_aware
 
 __all__ = ["normalize_period", "period_end", "period_of"]
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])", re.ASCII)
+"""ASCII digits only, matched in full (``fullmatch``: no trailing newline, no other digits)."""
 
 
 def period_of(instant: datetime) -> str:
@@ -23,13 +24,14 @@ def normalize_period(value: str | date | datetime) -> str:
     """Turn ``"2026-11"``, a date or an aware datetime into ``"YYYY-MM"``.
 
     Raises:
-        InvalidInput: A malformed string, a naive datetime or another type.
+        InvalidInput: A string other than ASCII ``YYYY-MM`` (no trailing newline, no
+            full-width or other non-ASCII digits), a naive datetime or another type.
     """
     if isinstance(value, datetime):
         return _bounded(period_of(require_aware(value, "period")), value)
     if isinstance(value, date):
         return _bounded(f"{value.year:04d}-{value.month:02d}", value)
-    if isinstance(value, str) and _PERIOD.match(value):
+    if type(value) is str and _PERIOD.fullmatch(value):
         return _bounded(value, value)
     raise InvalidInput(
         f"period must look like '2026-11', got {value!r}", field="period", value=value

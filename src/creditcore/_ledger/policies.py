@@ -36,7 +36,7 @@ class SpendOrder(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PurchasedFirst:
-    """The default (DOMAIN.md §3): purchased and lootbox lots first, oldest first; then the
+    """The default (docs/domain.md §2): purchased and lootbox lots first, oldest first; then the
     subscription allowance."""
 
     def order(self, lots: Sequence[Lot]) -> list[Lot]:
@@ -98,7 +98,7 @@ class RefundPolicy(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionFirst:
-    """The default (DOMAIN.md §3): restore the subscription first,
+    """The default (docs/domain.md §2): restore the subscription first,
     ``s = min(n, consumed_this_month)``, and the rest into a new purchased lot.
 
     A new lot (rather than an old purchase lot) keeps every purchase lot's history clean for

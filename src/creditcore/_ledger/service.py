@@ -1,43 +1,35 @@
-"""The Ledger service: every rule of DOMAIN.md §3, on top of any store.
+"""The Ledger service: orchestrates units of work; the rules are in :mod:`.rules`.
 
-Each mutating call is one unit of work on one account: validate the arguments, lock the account,
-look the idempotency key up, apply the rule to the locked snapshot, append one transaction with
-the lots and holds it changed, commit. A call that raises has written nothing.
+Each mutating call is one unit of work on one account: check the arguments (:mod:`.checks`),
+lock the account, look the idempotency key up, apply the rule (:mod:`.rules`) to the locked
+snapshot, append one transaction with the lots and holds it changed, commit. A call that raises
+has written nothing. The audit (:meth:`Ledger.verify`) is in :mod:`.audit`. The rules are
+stated in ``docs/domain.md``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Literal, TypeVar
 
 from creditcore._exceptions import (
-    AccountInDebt,
     DuplicateId,
-    HoldNotActive,
     IdempotencyConflict,
-    InsufficientCredits,
     InvalidAmount,
     InvalidInput,
     OfferClosed,
-    OverRefund,
     TierNotAllowed,
     UnknownHold,
     UnknownTransaction,
 )
+from creditcore._ledger import audit, checks, rules
 from creditcore._ledger.clock import Clock, utc_now
-from creditcore._ledger.journal import (
-    Posting,
-    balance_of,
-    balance_of_replay,
-    replay,
-)
-from creditcore._ledger.periods import normalize_period, period_end, period_of
+from creditcore._ledger.journal import Posting, balance_of, balance_of_replay, replay
+from creditcore._ledger.periods import normalize_period, period_end
 from creditcore._ledger.policies import (
     NEW_REFUND_LOT,
     PurchasedFirst,
@@ -48,7 +40,6 @@ from creditcore._ledger.policies import (
 from creditcore._ledger.pricing_port import CatalogLike, MoneyLike, OfferLike
 from creditcore._ledger.store import LedgerStore, UnitOfWork
 from creditcore._ledger.values import (
-    ACCOUNT_NAMES,
     Account,
     AccountView,
     Balance,
@@ -70,6 +61,19 @@ DEFAULT_HOLD_TTL = timedelta(minutes=15)
 
 _T = TypeVar("_T")
 _RETRIES = 4
+_STORE_METHODS = (
+    "create_account",
+    "unit_of_work",
+    "snapshot",
+    "lots",
+    "transactions",
+    "transaction",
+    "purchase_by_payment",
+    "hold",
+    "user_ids",
+    "audit_view",
+    "close",
+)
 
 
 def _new_id(prefix: str) -> str:
@@ -78,89 +82,23 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}{time.time_ns():016x}{os.urandom(6).hex()}"
 
 
-def _fingerprint(request: tuple[object, ...]) -> str:
-    return hashlib.sha256(repr(request).encode()).hexdigest()[:32]
-
-
-MAX_CREDITS = 2**53 - 1
-"""The largest amount one call may move: the largest integer a JSON number (a double) holds
-exactly, so every client reads balances exactly, and far inside the 64-bit columns of SQL
-stores."""
-
-
-def _credits(value: object, field: str = "credits") -> int:
-    if type(value) is not int or not 0 < value <= MAX_CREDITS:
-        raise InvalidAmount(
-            f"{field} must be a positive int ≤ {MAX_CREDITS}, got {value!r}",
-            field=field,
-            value=value,
-        )
-    return value
-
-
-def _allowance(value: object) -> int:
-    if type(value) is not int or not 0 <= value <= MAX_CREDITS:
-        raise InvalidAmount(
-            f"monthly_allowance must be an int from 0 to {MAX_CREDITS}, got {value!r}",
-            field="monthly_allowance",
-            value=value,
-        )
-    return value
-
-
-_SEQ_CAP = 2**62
-"""Larger than any journal; small enough for a SQL 64-bit integer (history's bounds clamp here)."""
-
-
-def _text(value: object, field: str) -> str:
-    if not isinstance(value, str) or not value:
+def _check_store(store: object) -> None:
+    """The store offers every method of the port (as callables, not only as names)."""
+    missing = [m for m in _STORE_METHODS if not callable(getattr(store, m, None))]
+    if missing:
         raise InvalidInput(
-            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
+            f"store must implement LedgerStore, got {type(store).__name__} "
+            f"(missing {', '.join(missing)})",
+            field="store",
+            value=store,
         )
-    return value
 
 
-def _key(value: object) -> str | None:
-    return None if value is None else _text(value, "key")
-
-
-def _metadata(value: Mapping[str, MetadataValue] | None) -> dict[str, MetadataValue]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
+def _check_catalog(catalog: object, *methods: str) -> None:
+    if not all(callable(getattr(catalog, m, None)) for m in methods):
         raise InvalidInput(
-            f"metadata must be a mapping, got {value!r}", field="metadata", value=value
+            f"catalog must be a pricing catalog, got {catalog!r}", field="catalog", value=catalog
         )
-    out: dict[str, MetadataValue] = {}
-    for k, v in value.items():
-        if not isinstance(k, str) or not (v is None or isinstance(v, str | int | bool)):
-            raise InvalidInput(
-                f"metadata[{k!r}] must map a str to a str, int, bool or None, got {v!r}",
-                field=f"metadata[{k!r}]",
-                value=v,
-            )
-        out[k] = v
-    return out
-
-
-def _revoked(transactions: Iterable[Transaction], purchase_id: str) -> int:
-    """Credits revoked from purchase ``purchase_id`` by the ``revoke`` transactions given."""
-    return sum(t.credits for t in transactions if t.kind == "revoke" and t.ref == purchase_id)
-
-
-def _over_reversals(journal: Sequence[Transaction]) -> list[str]:
-    """Refunds above their consumption, revokes above their purchase."""
-    size = {t.id: (t.kind, t.credits) for t in journal}
-    back: dict[str, int] = {}
-    for t in journal:
-        if t.kind in ("refund", "revoke") and t.ref is not None:
-            back[t.ref] = back.get(t.ref, 0) + t.credits
-    problems = []
-    for ref, total in back.items():
-        kind, credits = size.get(ref, ("missing", 0))
-        if total > credits:
-            problems.append(f"{ref} ({kind}, {credits} credits) reversed {total} credits")
-    return problems
 
 
 class Ledger:
@@ -173,8 +111,7 @@ class Ledger:
         refund_policy: Where refunded credits go (default :class:`SubscriptionFirst`).
 
     Raises:
-        InvalidInput: ``store`` does not implement the store protocol, or ``clock`` is not
-            callable.
+        InvalidInput: ``store`` lacks a method of the store port, or ``clock`` is not callable.
     """
 
     def __init__(
@@ -185,12 +122,7 @@ class Ledger:
         spend_order: SpendOrder | None = None,
         refund_policy: RefundPolicy | None = None,
     ) -> None:
-        if not isinstance(store, LedgerStore):
-            raise InvalidInput(
-                f"store must implement LedgerStore, got {type(store).__name__}",
-                field="store",
-                value=store,
-            )
+        _check_store(store)
         if clock is not None and not callable(clock):
             raise InvalidInput(
                 f"clock must be callable, got {type(clock).__name__}", field="clock", value=clock
@@ -225,8 +157,10 @@ class Ledger:
         *,
         fingerprint: str | None = None,
     ) -> _T:
-        _text(user_id, "user_id")
-        fp = fingerprint if fingerprint is not None else (_fingerprint(request) if key else "")
+        checks.text(user_id, "user_id")
+        fp = (
+            fingerprint if fingerprint is not None else (checks.fingerprint(request) if key else "")
+        )
         for attempt in range(_RETRIES):
             try:
                 with self._store.unit_of_work(user_id) as uow:
@@ -268,7 +202,10 @@ class Ledger:
         snap = uow.snapshot
         base = account if account is not None else snap.account
         seq = base.seq + 1
-        new_account = base.advanced(seq, posting.totals())
+        totals = posting.totals()
+        balance = sum(lot.remaining for lot in snap.lots) + posting.lot_change()
+        rules.within_limits(base, balance, totals)
+        new_account = base.advanced(seq, totals)
         tx = Transaction(
             id=_new_id("tx_"),
             user_id=base.user_id,
@@ -283,12 +220,7 @@ class Ledger:
             payment_id=payment_id,
             metadata=metadata if metadata is not None else {},
         )
-        changed_holds = list(holds)
-        if snap.holds:
-            touched = {h.id for h in changed_holds}
-            for hold in snap.holds:  # lazily record holds that ran past their limit
-                if hold.id not in touched and hold.status == "open" and now >= hold.expires_at:
-                    changed_holds.append(replace(hold, status="expired"))
+        changed_holds = [*holds, *rules.expired_holds(snap, now, holds)]
         uow.append(tx, account=new_account, lots=lots, holds=changed_holds)
         return tx
 
@@ -296,84 +228,48 @@ class Ledger:
     def _posting(snap: Snapshot) -> Posting:
         return Posting({lot.id: lot.remaining for lot in snap.lots}, snap.account.totals)
 
-    def _draw(
-        self,
-        snap: Snapshot,
-        credits: int,
-        now: datetime,
-        posting: Posting,
-        *,
-        exclude_hold: str | None = None,
-    ) -> list[Lot]:
-        held = (
-            sum(h.credits for h in snap.holds if h.id != exclude_hold and h.is_active(now))
-            if snap.holds
-            else 0
-        )
-        current = 0
-        for lot in snap.lots:
-            current += lot.remaining
-        available = current - held
-        if credits > available:
-            raise InsufficientCredits(
-                f"requested {credits} credits but only {max(0, available)} are available for "
-                f"user_id {snap.account.user_id!r}",
-                requested=credits,
-                available=max(0, available),
-                user_id=snap.account.user_id,
-            )
-        changed: list[Lot] = []
-        left = credits
-        for lot in self._spend.order(snap.lots):
-            take = lot.remaining if lot.remaining < left else left
-            if take <= 0:
-                continue
-            changed.append(lot.with_remaining(lot.remaining - take))
-            posting.lot(lot.id, -take)
-            left -= take
-            if left == 0:
-                break
-        if left:  # the policy left lots out: refuse rather than overdraw
-            raise InsufficientCredits(
-                f"spend order found only {credits - left} of {credits} credits",
-                requested=credits,
-                available=credits - left,
-                user_id=snap.account.user_id,
-            )
-        posting.system("consumed", credits)
-        return changed
-
-    @staticmethod
-    def _no_debt(account: Account) -> None:
-        if account.debt > 0:
-            raise AccountInDebt(
-                f"user_id {account.user_id!r} owes {account.debt} credits from a charged-back "
-                "payment; a purchase must settle it first",
-                user_id=account.user_id,
-                debt=account.debt,
-            )
-
     @staticmethod
     def _same(_uow: UnitOfWork, tx: Transaction) -> Transaction:
         return tx
 
+    def _period_now(self) -> tuple[datetime, str]:
+        """Now and its period (refused when the clock is past the last period with an end)."""
+        now = self.now()
+        return now, normalize_period(now)
+
+    def _check_tier(self, tier: str | None, catalog: CatalogLike | None, now: datetime) -> None:
+        if tier is None:
+            return
+        checks.text(tier, "tier")
+        if catalog is not None:
+            _check_catalog(catalog, "at")
+            catalog.at(now).tier(tier)  # UnknownTier when the catalog in force has no such tier
+
     # --- accounts -----------------------------------------------------------------------------
 
     def open_account(
-        self, user_id: str, *, monthly_allowance: int, tier: str | None = None
+        self,
+        user_id: str,
+        *,
+        monthly_allowance: int,
+        tier: str | None = None,
+        catalog: CatalogLike | None = None,
     ) -> Transaction:
         """Open an account and issue the current period's allowance (expiring at month end).
+
+        With a ``catalog``, ``tier`` must be a tier of the catalog in force now. Without one the
+        tier is any id and is checked only when :meth:`charge` gates a model by it (an unknown
+        tier then raises ``UnknownTier``).
 
         Raises:
             DuplicateId: The user already has an account.
             InvalidAmount: ``monthly_allowance`` negative or not an int.
+            UnknownTier: ``catalog`` given and it has no tier ``tier``.
         """
-        _text(user_id, "user_id")
-        allowance = _allowance(monthly_allowance)
-        if tier is not None:
-            _text(tier, "tier")
-        now = self.now()
-        period = period_of(now)
+        checks.text(user_id, "user_id")
+        allowance = checks.allowance(monthly_allowance)
+        now, period = self._period_now()
+        self._check_tier(tier, catalog, now)
         posting = Posting({}, {})
         lots: list[Lot] = []
         if allowance:
@@ -415,32 +311,35 @@ class Ledger:
         return tx
 
     def change_tier(
-        self, user_id: str, tier: str | None, *, monthly_allowance: int, key: str | None = None
+        self,
+        user_id: str,
+        tier: str | None,
+        *,
+        monthly_allowance: int,
+        key: str | None = None,
+        catalog: CatalogLike | None = None,
     ) -> Transaction:
         """Change the account's tier and allowance.
 
         The tier (model gating) applies at once; the new allowance is issued at the next
-        :meth:`reset_month` (the current period keeps what was issued for it).
+        :meth:`reset_month` (the current period keeps what was issued for it). With a
+        ``catalog``, ``tier`` must be one of its tiers in force now (see :meth:`open_account`).
+
+        Raises:
+            UnknownTier: ``catalog`` given and it has no tier ``tier``.
         """
-        allowance = _allowance(monthly_allowance)
-        if tier is not None:
-            _text(tier, "tier")
-        key = _key(key)
+        allowance = checks.allowance(monthly_allowance)
+        key = checks.key(key)
+        self._check_tier(tier, catalog, self.now())
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
             old = uow.snapshot.account
             account = replace(old, tier=tier, allowance=allowance)
             return self._commit(
-                uow,
-                now,
-                "tier",
-                allowance,
-                self._posting(uow.snapshot),
-                key=key,
-                fingerprint=fp,
-                account=account,
+                uow, now, "tier", allowance, self._posting(uow.snapshot), key=key,
+                fingerprint=fp, account=account,
                 metadata={"tier": tier, "previous_tier": old.tier, "allowance": allowance},
-            )
+            )  # fmt: skip
 
         return self._write(user_id, key, ("tier", user_id, tier, allowance), act, self._same)
 
@@ -467,37 +366,21 @@ class Ledger:
         Raises:
             IdempotencyConflict: The payment id (or key) was booked with different details.
             OfferClosed: A lootbox outside its window (``next_opening`` in the context).
+            CreditLimitExceeded: The balance would pass ``MAX_CREDITS``.
         """
-        _credits(credits)
-        _text(user_id, "user_id")
-        _text(payment_id, "payment_id")
-        key = _key(key)
+        checks.credits(credits)
+        checks.text(user_id, "user_id")
+        checks.text(payment_id, "payment_id")
+        key = checks.key(key)
         if kind not in ("purchased", "lootbox"):
             raise InvalidInput(
                 f"kind must be 'purchased' or 'lootbox', got {kind!r}", field="kind", value=kind
             )
-        price, currency = self._money(amount)
-        the_offer: OfferLike | None = None
-        if kind == "lootbox":
-            if offer is None:
-                raise InvalidInput("a lootbox purchase needs its offer", field="offer", value=None)
-            if isinstance(offer, str):
-                if catalog is None:
-                    raise InvalidInput(
-                        f"offer id {offer!r} needs a catalog to look it up",
-                        field="catalog",
-                        value=None,
-                    )
-                the_offer = catalog.offer(offer)
-            else:
-                the_offer = offer
-        elif offer is not None:
-            raise InvalidInput(
-                "offer is only for kind='lootbox'", field="offer", value=getattr(offer, "id", offer)
-            )
+        price, currency = checks.money(amount)
+        the_offer = self._offer(kind, offer, catalog)
         offer_id = the_offer.id if the_offer is not None else None
         request = ("purchase", user_id, credits, payment_id, price, currency, kind, offer_id)
-        fp = _fingerprint(request)
+        fp = checks.fingerprint(request)
 
         def booked(existing: Transaction) -> Transaction:
             if existing.fingerprint != fp:
@@ -526,17 +409,10 @@ class Ledger:
             seq = snap.account.seq + 1
             pay_debt = min(snap.account.debt, credits)
             lot = Lot(
-                id=_new_id("lot_"),
-                user_id=user_id,
-                kind=kind,
-                credits=credits,
-                remaining=credits - pay_debt,
-                created_at=now,
-                seq=seq,
-                source=payment_id,
-                amount=price,
-                currency=currency,
-            )
+                id=_new_id("lot_"), user_id=user_id, kind=kind, credits=credits,
+                remaining=credits - pay_debt, created_at=now, seq=seq, source=payment_id,
+                amount=price, currency=currency,
+            )  # fmt: skip
             posting = self._posting(snap)
             posting.lot(lot.id, credits - pay_debt)
             posting.system("debt", pay_debt)
@@ -550,17 +426,9 @@ class Ledger:
             if pay_debt:
                 meta["debt_paid"] = pay_debt
             return self._commit(
-                uow,
-                now,
-                "purchase",
-                credits,
-                posting,
-                key=key,
-                fingerprint=fp,
-                lots=[lot],
-                payment_id=payment_id,
-                metadata=meta,
-            )
+                uow, now, "purchase", credits, posting, key=key, fingerprint=fp, lots=[lot],
+                payment_id=payment_id, metadata=meta,
+            )  # fmt: skip
 
         existing = self._store.purchase_by_payment(payment_id)
         if existing is not None:  # a redelivered webhook: no lock needed
@@ -568,22 +436,41 @@ class Ledger:
         return self._write(user_id, key, request, act, self._same, fingerprint=fp)
 
     @staticmethod
-    def _money(amount: MoneyLike | None) -> tuple[Decimal | None, str | None]:
-        if amount is None:
-            return None, None
-        value = getattr(amount, "amount", None)
-        currency = getattr(amount, "currency", None)
-        if not isinstance(value, Decimal) or not isinstance(currency, str):
-            raise InvalidAmount(
-                f"amount must be Money (a Decimal amount and a currency), got {amount!r}",
-                field="amount",
-                value=amount,
+    def _offer(
+        kind: str, offer: OfferLike | str | None, catalog: CatalogLike | None
+    ) -> OfferLike | None:
+        """The lootbox offer of a purchase (checked), or ``None`` for a plain purchase."""
+        if kind != "lootbox":
+            if offer is not None:
+                raise InvalidInput(
+                    "offer is only for kind='lootbox'",
+                    field="offer",
+                    value=getattr(offer, "id", offer),
+                )
+            return None
+        if offer is None:
+            raise InvalidInput("a lootbox purchase needs its offer", field="offer", value=None)
+        if isinstance(offer, str):
+            if catalog is None:
+                raise InvalidInput(
+                    f"offer id {offer!r} needs a catalog to look it up",
+                    field="catalog",
+                    value=None,
+                )
+            _check_catalog(catalog, "offer")
+            offer = catalog.offer(checks.text(offer, "offer"))
+        if not (
+            isinstance(getattr(offer, "id", None), str)
+            and callable(getattr(offer, "is_open", None))
+            and callable(getattr(offer, "next_opening", None))
+        ):
+            raise InvalidInput(
+                f"offer must be a lootbox offer or an offer id, got {offer!r}",
+                field="offer",
+                value=offer,
             )
-        if not value.is_finite() or value < 0:
-            raise InvalidAmount(
-                f"amount must be finite and ≥ 0, got {value}", field="amount", value=amount
-            )
-        return value, currency
+        checks.text(offer.id, "offer.id")
+        return offer
 
     def revoke_purchase(
         self,
@@ -600,29 +487,21 @@ class Ledger:
 
         Raises:
             UnknownTransaction: No purchase with this payment id.
-            OverRefund: More than is left to revoke of that payment (``refundable``).
+            OverRefund: Already fully revoked, or more than is left to revoke (``refundable``).
         """
-        _text(payment_id, "payment_id")
+        checks.text(payment_id, "payment_id")
         if credits is not None:
-            _credits(credits)
-        _text(reason, "reason")
-        key = _key(key)
+            checks.credits(credits)
+        checks.text(reason, "reason")
+        key = checks.key(key)
         purchase = self._purchase_of(payment_id)
         lot_id = purchase.metadata.get("lot")
         assert isinstance(lot_id, str)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
-            done = _revoked(uow.referencing(purchase.id), purchase.id)
-            revocable = purchase.credits - done
-            wanted = credits if credits is not None else revocable
-            if wanted == 0 or wanted > revocable:
-                raise OverRefund(
-                    f"payment_id {payment_id!r}: cannot revoke {wanted} credits, "
-                    f"{revocable} left to revoke",
-                    payment_id=payment_id,
-                    requested=wanted,
-                    refundable=revocable,
-                )
+            wanted = rules.reversal_left(
+                purchase, uow.referencing(purchase.id), credits, name=f"payment_id {payment_id!r}"
+            )
             lot = uow.lot(lot_id)
             assert lot is not None
             unspent = min(wanted, lot.remaining)
@@ -632,17 +511,10 @@ class Ledger:
             posting.system("revoked", wanted)
             changed = [replace(lot, remaining=lot.remaining - unspent)] if unspent else []
             return self._commit(
-                uow,
-                now,
-                "revoke",
-                wanted,
-                posting,
-                key=key,
-                fingerprint=fp,
-                lots=changed,
+                uow, now, "revoke", wanted, posting, key=key, fingerprint=fp, lots=changed,
                 ref=purchase.id,
                 metadata={"payment_id": payment_id, "reason": reason, "debt": wanted - unspent},
-            )
+            )  # fmt: skip
 
         request = ("revoke", payment_id, credits, reason)
         return self._write(purchase.user_id, key, request, act, self._same)
@@ -653,10 +525,10 @@ class Ledger:
         Raises:
             UnknownTransaction: No purchase with that payment id.
         """
-        _text(payment_id, "payment_id")
+        checks.text(payment_id, "payment_id")
         purchase = self._purchase_of(payment_id)
         later = self._store.transactions(purchase.user_id, after_seq=purchase.seq)
-        return _revoked(later, purchase.id)
+        return rules.reversed_so_far(later, purchase)
 
     def _purchase_of(self, payment_id: str) -> Transaction:
         purchase = self._store.purchase_by_payment(payment_id)
@@ -680,9 +552,9 @@ class Ledger:
         """The "consume" transaction of ``consume`` and ``charge``: refused while in debt, drawn
         by the spend order."""
         snap = uow.snapshot
-        self._no_debt(snap.account)
+        rules.no_debt(snap.account)
         posting = self._posting(snap)
-        lots = self._draw(snap, credits, now, posting)
+        lots = rules.draw(snap, credits, now, self._spend, posting)
         return self._commit(
             uow, now, "consume", credits, posting, key=key, fingerprint=fingerprint, lots=lots,
             metadata=metadata,
@@ -702,16 +574,16 @@ class Ledger:
             InsufficientCredits: More than ``available`` (``requested``, ``available``).
             AccountInDebt: A charge-back left debt.
         """
-        _credits(credits)
-        meta = _metadata(metadata)
-        key = _key(key)
+        checks.credits(credits)
+        meta = checks.metadata(metadata)
+        key = checks.key(key)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
             return self._spend_in(uow, now, fp, credits, key, meta)
 
         request: tuple[object, ...] = ("consume", user_id, credits)
         if meta and key:
-            request += (sorted(meta.items(), key=lambda kv: kv[0]),)
+            request += (meta,)
         return self._write(user_id, key, request, act, self._same)
 
     def charge(
@@ -731,15 +603,10 @@ class Ledger:
             UnknownOperation: No such operation in force now.
             TierNotAllowed: The account's tier does not unlock the model (``required_tier``).
         """
-        _text(operation_id, "operation_id")
-        if not callable(getattr(catalog, "at", None)):
-            raise InvalidInput(
-                f"catalog must be a pricing catalog, got {catalog!r}",
-                field="catalog",
-                value=catalog,
-            )
-        extra = _metadata(metadata)
-        key = _key(key)
+        checks.text(operation_id, "operation_id")
+        _check_catalog(catalog, "at")
+        extra = checks.metadata(metadata)
+        key = checks.key(key)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
             snap = uow.snapshot
@@ -767,7 +634,7 @@ class Ledger:
             )
             return self._spend_in(uow, now, fp, op.credits, key, meta)
 
-        request = ("charge", user_id, operation_id, sorted(extra.items(), key=lambda kv: kv[0]))
+        request = ("charge", user_id, operation_id, extra)
         return self._write(user_id, key, request, act, self._same)
 
     def refund(
@@ -779,12 +646,12 @@ class Ledger:
 
         Raises:
             UnknownTransaction: No consumption (``consume``/``capture``) with this id.
-            OverRefund: More than is left to refund (``refundable``).
+            OverRefund: Already fully refunded, or more than is left to refund (``refundable``).
         """
-        _text(transaction_id, "transaction_id")
+        checks.text(transaction_id, "transaction_id")
         if credits is not None:
-            _credits(credits)
-        key = _key(key)
+            checks.credits(credits)
+        key = checks.key(key)
         consumption = self._store.transaction(transaction_id)
         if consumption is None or consumption.kind not in ("consume", "capture"):
             raise UnknownTransaction(
@@ -794,16 +661,9 @@ class Ledger:
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
             earlier = [t for t in uow.referencing(consumption.id) if t.kind == "refund"]
-            refundable = consumption.credits - sum(t.credits for t in earlier)
-            wanted = credits if credits is not None else refundable
-            if wanted == 0 or wanted > refundable:
-                raise OverRefund(
-                    f"transaction {transaction_id!r}: cannot refund {wanted} credits, "
-                    f"{refundable} left to refund",
-                    transaction_id=transaction_id,
-                    requested=wanted,
-                    refundable=refundable,
-                )
+            wanted = rules.reversal_left(
+                consumption, earlier, credits, name=f"transaction {transaction_id!r}"
+            )
             snap = uow.snapshot
             sub_id = snap.account.subscription_lot
             live = {lot.id: lot for lot in snap.lots}
@@ -820,15 +680,10 @@ class Ledger:
             for target, amount in plan:
                 if target == NEW_REFUND_LOT:
                     lot = Lot(
-                        id=_new_id("lot_"),
-                        user_id=snap.account.user_id,
-                        kind="purchased",
-                        credits=amount,
-                        remaining=amount,
-                        created_at=now,
-                        seq=seq,
+                        id=_new_id("lot_"), user_id=snap.account.user_id, kind="purchased",
+                        credits=amount, remaining=amount, created_at=now, seq=seq,
                         source=f"refund:{consumption.id}",
-                    )
+                    )  # fmt: skip
                 else:
                     old = changed.get(target) or drawn.get(target) or live.get(target)
                     assert old is not None
@@ -861,14 +716,12 @@ class Ledger:
             InsufficientCredits: Not enough available credits.
             AccountInDebt: A charge-back left debt.
         """
-        _credits(credits)
-        key = _key(key)
+        checks.credits(credits)
+        key = checks.key(key)
         if ttl is not None and expires_at is not None:
             raise InvalidInput("give ttl or expires_at, not both", field="ttl", value=ttl)
-        if ttl is not None and (not isinstance(ttl, timedelta) or ttl <= timedelta(0)):
-            raise InvalidInput(
-                f"ttl must be a positive timedelta, got {ttl!r}", field="ttl", value=ttl
-            )
+        if ttl is not None:
+            checks.ttl(ttl)
         if expires_at is not None:
             require_aware(expires_at, "expires_at")
         limit = ttl if ttl is not None else DEFAULT_HOLD_TTL
@@ -889,16 +742,8 @@ class Ledger:
                     value=until,
                 )
             snap = uow.snapshot
-            self._no_debt(snap.account)
-            held = sum(h.credits for h in snap.holds if h.is_active(now))
-            available = sum(lot.remaining for lot in snap.lots) - held
-            if credits > available:
-                raise InsufficientCredits(
-                    f"cannot reserve {credits} credits, only {max(0, available)} are available",
-                    requested=credits,
-                    available=max(0, available),
-                    user_id=user_id,
-                )
+            rules.no_debt(snap.account)
+            rules.require_available(snap, credits, now, verb="reserve")
             hold = Hold(
                 id=_new_id("hold_"), user_id=user_id, credits=credits, created_at=now,
                 expires_at=until,
@@ -914,25 +759,21 @@ class Ledger:
             assert hold is not None
             return hold
 
-        when = expires_at.isoformat() if expires_at is not None else limit.total_seconds()
+        when: object = expires_at if expires_at is not None else limit
         return self._write(user_id, key, ("reserve", user_id, credits, when), act, again)
 
-    def _active_hold(self, uow: UnitOfWork, hold_id: str, now: datetime) -> Hold:
-        hold = uow.hold(hold_id)
-        assert hold is not None
-        if not hold.is_active(now):
-            status = hold.status_at(now)
-            raise HoldNotActive(
-                f"hold {hold_id!r} is {status}, not open", hold_id=hold_id, status=status
-            )
-        return hold
-
-    def _owner_of(self, hold_id: str) -> str:
-        _text(hold_id, "hold_id")
+    def _stored_hold(self, hold_id: str) -> Hold:
+        checks.text(hold_id, "hold_id")
         hold = self._store.hold(hold_id)
         if hold is None:
             raise UnknownHold(f"no hold with hold_id {hold_id!r}", hold_id=hold_id)
-        return hold.user_id
+        return hold
+
+    @staticmethod
+    def _locked_hold(uow: UnitOfWork, hold_id: str, now: datetime) -> Hold:
+        hold = uow.hold(hold_id)
+        assert hold is not None
+        return rules.active_hold(hold, now)
 
     def capture(
         self,
@@ -950,13 +791,13 @@ class Ledger:
             InvalidAmount: More than the hold.
         """
         if credits is not None:
-            _credits(credits)
-        meta = _metadata(metadata)
-        key = _key(key)
-        user_id = self._owner_of(hold_id)
+            checks.credits(credits)
+        meta = checks.metadata(metadata)
+        key = checks.key(key)
+        user_id = self._stored_hold(hold_id).user_id
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
-            hold = self._active_hold(uow, hold_id, now)
+            hold = self._locked_hold(uow, hold_id, now)
             take = credits if credits is not None else hold.credits
             if take > hold.credits:
                 raise InvalidAmount(
@@ -967,7 +808,7 @@ class Ledger:
                 )
             snap = uow.snapshot
             posting = self._posting(snap)
-            lots = self._draw(snap, take, now, posting, exclude_hold=hold_id)
+            lots = rules.draw(snap, take, now, self._spend, posting, exclude_hold=hold_id)
             done = replace(hold, status="captured", captured=take, resolved_at=now)
             return self._commit(
                 uow, now, "capture", take, posting, key=key, fingerprint=fp, lots=lots,
@@ -983,11 +824,11 @@ class Ledger:
             UnknownHold: No such hold.
             HoldNotActive: Already captured/released, or past ``expires_at``.
         """
-        key = _key(key)
-        user_id = self._owner_of(hold_id)
+        key = checks.key(key)
+        user_id = self._stored_hold(hold_id).user_id
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
-            hold = self._active_hold(uow, hold_id, now)
+            hold = self._locked_hold(uow, hold_id, now)
             done = replace(hold, status="released", resolved_at=now)
             return self._commit(
                 uow, now, "release", hold.credits, self._posting(uow.snapshot), key=key,
@@ -1002,11 +843,7 @@ class Ledger:
         Raises:
             UnknownHold: No such hold.
         """
-        _text(hold_id, "hold_id")
-        hold = self._store.hold(hold_id)
-        if hold is None:
-            raise UnknownHold(f"no hold with hold_id {hold_id!r}", hold_id=hold_id)
-        return hold
+        return self._stored_hold(hold_id)
 
     # --- periods ------------------------------------------------------------------------------
 
@@ -1014,9 +851,10 @@ class Ledger:
         """Start a subscription period: expire unused allowance, issue the account's allowance.
 
         Idempotent per (user, period): when the account is already in ``period`` (or a later
-        one) nothing changes and ``None`` is returned. Purchased lots are untouched.
+        one) nothing changes and ``None`` is returned. Purchased lots are untouched. Periods
+        are ASCII ``"YYYY-MM"`` strings, dates or aware datetimes (see ``normalize_period``).
         """
-        _text(user_id, "user_id")
+        checks.text(user_id, "user_id")
         target = normalize_period(period)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction | None:
@@ -1076,19 +914,19 @@ class Ledger:
         Raises:
             UnknownAccount: No such account.
         """
-        _text(user_id, "user_id")
-        snap = self._store.snapshot(user_id)
+        checks.text(user_id, "user_id")
         if at is None:
-            return balance_of(snap, self.now())
+            return balance_of(self._store.snapshot(user_id), self.now())
         require_aware(at, "at")
-        lots = {lot.id: lot for lot in self._store.lots(user_id)}
+        view = self._store.audit_view(user_id)
+        lots = {lot.id: lot for lot in view.lots}
         kinds = {i: lot.kind for i, lot in lots.items()}
-        state = replay(self._store.transactions(user_id), kinds, at)
+        state = replay(view.transactions, kinds, at)
         return replace(balance_of_replay(state, lots, at), user_id=user_id)
 
     def account(self, user_id: str) -> AccountView:
         """The account record, its balance, its open lots and open holds."""
-        _text(user_id, "user_id")
+        checks.text(user_id, "user_id")
         snap = self._store.snapshot(user_id)
         return AccountView(snap.account, balance_of(snap, self.now()), snap.lots, snap.holds)
 
@@ -1098,7 +936,7 @@ class Ledger:
         Raises:
             UnknownAccount: No such account.
         """
-        _text(user_id, "user_id")
+        checks.text(user_id, "user_id")
         if type(limit) is not int or limit <= 0:
             raise InvalidInput(
                 f"limit must be a positive int, got {limit!r}", field="limit", value=limit
@@ -1111,8 +949,8 @@ class Ledger:
         # Past 2**62 both bounds mean "all": clamp so SQL stores (64-bit integers) can take them.
         rows = self._store.transactions(
             user_id,
-            before_seq=None if before is None else min(before, _SEQ_CAP),
-            limit=min(limit, _SEQ_CAP) + 1,
+            before_seq=None if before is None else min(before, checks.SEQ_CAP),
+            limit=min(limit, checks.SEQ_CAP) + 1,
             newest_first=True,
         )
         page = tuple(rows[:limit])
@@ -1120,50 +958,11 @@ class Ledger:
         return HistoryPage(page, page[-1].seq if more and page else None)
 
     def verify(self, user_id: str) -> VerifyReport:
-        """Replay the account's journal and compare it with the stored state.
+        """Replay the account's journal and compare it with the stored state, all read in one
+        consistent read (see :mod:`creditcore._ledger.audit` for the checks).
 
-        Checks: each transaction sums to zero; every running balance; the sequence has no gap;
-        every lot's remaining credits; the system totals and debt; the subscription lot; the
-        open holds; and that everything sums to zero.
+        Raises:
+            UnknownAccount: No such account.
         """
-        _text(user_id, "user_id")
-        snap = self._store.snapshot(user_id)
-        journal = self._store.transactions(user_id)
-        all_lots = self._store.lots(user_id)
-        lots = {lot.id: lot for lot in all_lots}
-        state = replay(journal, {i: lot.kind for i, lot in lots.items()})
-        problems = list(state.problems)
-        account = snap.account
-        if account.seq != len(journal):
-            problems.append(f"account seq {account.seq}, journal has {len(journal)}")
-        for lot in all_lots:
-            if state.lots.get(lot.id, 0) != lot.remaining:
-                problems.append(
-                    f"lot {lot.id}: stored {lot.remaining}, replay {state.lots.get(lot.id, 0)}"
-                )
-            if lot.remaining < 0 or (lot.remaining > lot.credits and lot.kind == "subscription"):
-                problems.append(f"lot {lot.id}: remaining {lot.remaining} out of range")
-        for lot_id in state.lots.keys() - lots.keys():
-            problems.append(f"journal names lot {lot_id} that the store does not have")
-        for name in ACCOUNT_NAMES:
-            if state.totals.get(name, 0) != account.totals.get(name, 0):
-                problems.append(
-                    f"{name}: stored {account.totals.get(name, 0)}, replay {state.totals.get(name, 0)}"
-                )
-        if state.subscription_lot != account.subscription_lot:
-            problems.append(
-                f"subscription lot: stored {account.subscription_lot}, replay {state.subscription_lot}"
-            )
-        if sum(state.lots.values()) + sum(state.totals.values()) != 0:
-            problems.append("journal does not sum to zero")
-        problems.extend(_over_reversals(journal))
-        stored_open = {h.id for h in snap.holds}
-        for hold_id in stored_open - state.open_holds.keys():
-            problems.append(f"hold {hold_id}: open in the store, resolved in the journal")
-        for hold_id in state.open_holds.keys() - stored_open:
-            stored = self._store.hold(hold_id)
-            if stored is None or stored.status != "expired":
-                problems.append(f"hold {hold_id}: open in the journal, not in the store")
-        now = self.now()
-        balance = replace(balance_of_replay(state, lots, now), user_id=user_id)
-        return VerifyReport(user_id, not problems, len(journal), tuple(problems), balance)
+        checks.text(user_id, "user_id")
+        return audit.verify(self._store.audit_view(user_id), self.now())

@@ -10,17 +10,98 @@ and serialises writers per account. A write is one *unit of work* on one account
     # commit on a clean exit (durable when the ``with`` returns), rollback on an exception
 
 Reads outside a unit of work see committed data only.
+
+The snapshot rule (which lots and holds a :class:`Snapshot` holds) is written once, here
+(:func:`lot_in_snapshot`, :func:`hold_in_snapshot`, :func:`snapshot_of`, :func:`snapshot_after`,
+and the SQL form :data:`OPEN_LOT_SQL` / :data:`OPEN_HOLD_SQL`); every store applies it from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Final, Protocol, Self, runtime_checkable
 
 from creditcore._ledger.values import Account, Hold, Lot, Snapshot, Transaction
 
-__all__ = ["LedgerStore", "UnitOfWork"]
+__all__ = [
+    "OPEN_HOLD_SQL",
+    "OPEN_LOT_SQL",
+    "AuditView",
+    "ClosingStore",
+    "LedgerStore",
+    "UnitOfWork",
+    "hold_in_snapshot",
+    "lot_in_snapshot",
+    "snapshot_after",
+    "snapshot_of",
+]
+
+# --- the snapshot rule (once for every store) -----------------------------------------------------
+
+OPEN_LOT_SQL: Final = "remaining > 0"
+"""The SQL predicate of the lots a snapshot holds besides the account's subscription lot."""
+
+OPEN_HOLD_SQL: Final = "status = 'open'"
+"""The SQL predicate of the holds a snapshot holds."""
+
+
+def lot_in_snapshot(lot: Lot, account: Account) -> bool:
+    """A snapshot holds the lots with credits left, and the current subscription lot even empty."""
+    return lot.remaining > 0 or lot.id == account.subscription_lot
+
+
+def hold_in_snapshot(hold: Hold) -> bool:
+    """A snapshot holds the open holds (those past ``expires_at`` included: the rules see them)."""
+    return hold.status == "open"
+
+
+def _lot_order(lot: Lot) -> tuple[int, str]:
+    return (lot.seq, lot.id)
+
+
+def _hold_order(hold: Hold) -> tuple[datetime, str]:
+    return (hold.created_at, hold.id)
+
+
+def snapshot_of(account: Account, lots: Iterable[Lot], holds: Iterable[Hold]) -> Snapshot:
+    """The snapshot of ``account`` among ``lots`` and ``holds`` (any superset of its own):
+    the rule applied, lots in ``(seq, id)`` order, holds in ``(created_at, id)`` order."""
+    kept = sorted((lot for lot in lots if lot_in_snapshot(lot, account)), key=_lot_order)
+    open_holds = sorted((h for h in holds if hold_in_snapshot(h)), key=_hold_order)
+    return Snapshot(account, tuple(kept), tuple(open_holds))
+
+
+def snapshot_after(
+    snap: Snapshot, account: Account, lots: Sequence[Lot], holds: Sequence[Hold]
+) -> Snapshot:
+    """The snapshot after writing ``account`` and the new versions ``lots`` and ``holds`` on
+    top of ``snap`` (what a store would read back after the commit)."""
+    by_lot = {lot.id: lot for lot in snap.lots}
+    by_lot.update((lot.id, lot) for lot in lots)
+    by_hold = {hold.id: hold for hold in snap.holds}
+    by_hold.update((hold.id, hold) for hold in holds)
+    return snapshot_of(account, by_lot.values(), by_hold.values())
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """Everything :meth:`~creditcore.ledger.Ledger.verify` reads, from ONE consistent read.
+
+    Attributes:
+        snapshot: The account's snapshot.
+        transactions: Its whole journal, in ``seq`` order.
+        lots: Every lot it ever had, in ``(seq, id)`` order.
+        holds: Every hold it ever had.
+    """
+
+    snapshot: Snapshot
+    transactions: tuple[Transaction, ...]
+    lots: tuple[Lot, ...]
+    holds: tuple[Hold, ...]
 
 
 class UnitOfWork(Protocol):
@@ -140,6 +221,46 @@ class LedgerStore(Protocol):
         """Every account's user id, sorted."""
         ...
 
-    def close(self) -> None:
-        """Release connections/files; the store is unusable afterwards."""
+    def audit_view(self, user_id: str) -> AuditView:
+        """The account's snapshot, journal, lots and holds as of one instant (one consistent
+        read: no write committed between the parts).
+
+        Raises:
+            UnknownAccount: No such account.
+        """
         ...
+
+    def close(self) -> None:
+        """Release connections/files; the store is unusable afterwards (idempotent)."""
+        ...
+
+    def __enter__(self) -> Self:
+        """The store itself (``with SQLiteStore(path) as store: ...`` closes it on exit)."""
+        ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        """:meth:`close`."""
+        ...
+
+
+class ClosingStore:
+    """Mixin for stores: a context manager whose exit calls ``self.close()``."""
+
+    def close(self) -> None:
+        """Release what the store holds (overridden)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -9,14 +9,15 @@ What the database itself refuses, whatever the Python above it does:
 - editing, deleting or truncating journal rows (triggers: the journal is append-only);
 - a hold capturing more than it reserved (``CHECK``).
 
-``{schema}`` stands for the quoted schema name (see :mod:`._postgres_migrations`).
+``{schema}`` stands for the quoted schema name (see :mod:`.migrations`).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from creditcore.stores._postgres_migrations import Migration
+from creditcore.ledger import OPEN_HOLD_SQL, OPEN_LOT_SQL
+from creditcore.stores.postgres.migrations import Migration
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -169,8 +170,72 @@ _V1_UNITS: Final = (
     _unit_function("read_unit", "STABLE", ""),
 )
 
+# Version 2: the snapshot's lots come from a PARTIAL index of the lots with credits left, so
+# opening a unit of work does not visit every lot the account ever had (a hot account's spent
+# lots pile up); the subscription lot, even empty, by its primary key. The predicates are the
+# snapshot rule's (creditcore.ledger.OPEN_LOT_SQL / OPEN_HOLD_SQL). The cost: an update of
+# ``remaining`` is no longer HOT (the index names the column), one more index write per draw.
+_UNIT_FUNCTION_V2 = """CREATE OR REPLACE FUNCTION {schema}.@NAME@(u text)
+    RETURNS TABLE (o_part text, o_id text, o_user_id text, o_tier text, o_allowance bigint,
+        o_period text, o_subscription_lot text, o_seq bigint, o_totals jsonb,
+        o_created_at timestamptz, o_kind text, o_credits bigint, o_remaining bigint,
+        o_expires_at timestamptz, o_source text, o_amount numeric, o_currency text,
+        o_status text, o_captured bigint, o_resolved_at timestamptz)
+    LANGUAGE plpgsql @VOLATILITY@ AS $$
+    DECLARE
+        sub text;
+    BEGIN
+        RETURN QUERY SELECT 'a'::text, NULL::text, a.user_id, a.tier, a.allowance, a.period,
+            a.subscription_lot, a.seq, a.totals, a.created_at, NULL::text, NULL::bigint,
+            NULL::bigint, NULL::timestamptz, NULL::text, NULL::numeric, NULL::text, NULL::text,
+            NULL::bigint, NULL::timestamptz
+            FROM {schema}.accounts a WHERE a.user_id = u @LOCK@;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+        SELECT a.subscription_lot INTO sub FROM {schema}.accounts a WHERE a.user_id = u;
+        RETURN QUERY SELECT 'l'::text, l.id, l.user_id, NULL::text, NULL::bigint, NULL::text,
+            NULL::text, l.seq, NULL::jsonb, l.created_at, l.kind, l.credits, l.remaining,
+            l.expires_at, l.source, l.amount, l.currency, NULL::text, NULL::bigint,
+            NULL::timestamptz
+            FROM {schema}.lots l
+            WHERE l.user_id = u AND l.@OPEN_LOT@
+            UNION ALL
+            SELECT 'l'::text, l.id, l.user_id, NULL::text, NULL::bigint, NULL::text,
+            NULL::text, l.seq, NULL::jsonb, l.created_at, l.kind, l.credits, l.remaining,
+            l.expires_at, l.source, l.amount, l.currency, NULL::text, NULL::bigint,
+            NULL::timestamptz
+            FROM {schema}.lots l
+            WHERE l.id = sub AND l.user_id = u AND NOT (l.@OPEN_LOT@)
+            UNION ALL
+            SELECT 'h'::text, h.id, h.user_id, NULL::text, NULL::bigint, NULL::text, NULL::text,
+            NULL::bigint, NULL::jsonb, h.created_at, NULL::text, h.credits, NULL::bigint,
+            h.expires_at, NULL::text, NULL::numeric, NULL::text, h.status, h.captured,
+            h.resolved_at
+            FROM {schema}.holds h
+            WHERE h.user_id = u AND h.@OPEN_HOLD@;
+    END $$"""
+
+
+def _unit_function_v2(name: str, volatility: str, lock: str) -> str:
+    return (
+        _UNIT_FUNCTION_V2.replace("@NAME@", name)
+        .replace("@VOLATILITY@", volatility)
+        .replace("@LOCK@", lock)
+        .replace("@OPEN_LOT@", OPEN_LOT_SQL)
+        .replace("@OPEN_HOLD@", OPEN_HOLD_SQL)
+    )
+
+
+_V2: Final = (
+    f"CREATE INDEX lots_open ON {{schema}}.lots (user_id, seq) WHERE {OPEN_LOT_SQL}",
+    _unit_function_v2("open_unit", "VOLATILE", "FOR NO KEY UPDATE"),
+    _unit_function_v2("read_unit", "STABLE", ""),
+)
+
 MIGRATIONS: Final = (
     Migration(1, "accounts, lots, holds, append-only journal, unit functions", _V1 + _V1_UNITS),
+    Migration(2, "partial index of open lots; unit functions read through it", _V2),
 )
 """Every migration, oldest first; a new one is appended, never edited."""
 

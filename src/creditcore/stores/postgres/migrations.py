@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from creditcore._exceptions import InvalidInput, SchemaVersionError, StoreError
+from creditcore.ledger import store_errors
 
 __all__ = [
     "Migration",
@@ -58,14 +58,14 @@ def validate_schema_name(schema: object) -> str:
         InvalidInput: ``schema`` is not such a name, or starts with ``pg_`` (reserved).
     """
     if not isinstance(schema, str) or _SCHEMA_NAME.fullmatch(schema) is None:
-        raise InvalidInput(
+        raise store_errors.invalid(
             f"schema: expected a lower-case identifier ([a-z_][a-z0-9_]*, at most 63 "
             f"characters), got {schema!r}",
             field="schema",
             value=schema,
         )
     if schema.startswith("pg_"):
-        raise InvalidInput(
+        raise store_errors.invalid(
             f"schema: names starting with 'pg_' are reserved by PostgreSQL, got {schema!r}",
             field="schema",
             value=schema,
@@ -141,19 +141,13 @@ def migrate(
         )
         before = current_version(conn, schema)
         if before > target:
-            raise SchemaVersionError(
-                f"schema {schema!r} is at version {before}, newer than the {target} this "
-                f"creditcore knows; upgrade creditcore",
-                schema=schema,
-                version=before,
-                supported=target,
-            )
+            raise store_errors.schema_too_new(f"schema {schema!r}", before, target, schema=schema)
         for migration in migrations[before:]:
             try:
                 for statement in migration.statements:
                     conn.execute(sql.SQL(statement).format(schema=name))
             except psycopg.Error as error:
-                raise StoreError(
+                raise store_errors.failed(
                     f"schema {schema!r}: migration {migration.version} "
                     f"({migration.description}) failed: {error}",
                     schema=schema,

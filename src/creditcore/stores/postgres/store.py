@@ -23,14 +23,20 @@ holds; one statement holding every write of the ledger transaction (data-modifyi
 connections are kept (one per thread and process with a DSN, or borrowed from a
 :class:`psycopg_pool.ConnectionPool`).
 
-The schema is created and migrated on open (see :mod:`._postgres_migrations`); constraints and
-triggers in the database back the ledger's invariants (see :mod:`._postgres_schema`).
+Whatever is raised, wherever (a driver error, any other ``Exception``, or a ``BaseException``
+such as ``KeyboardInterrupt`` or a timeout raised by a signal handler while waiting for the lock),
+the connection leaves the unit of work outside any transaction: rolled back, or closed when it
+cannot be (closing ends the server session, which releases its locks). One place does it:
+:meth:`PostgresStore._connection`.
 
-This is the only module of creditcore (with its ``_postgres_*`` helpers) that imports psycopg.
+The schema is created and migrated on open (:mod:`.migrations`, :mod:`.schema`); the statements
+are in :mod:`.sql`, rows to values in :mod:`.rows`. The package is the only part of creditcore
+that imports psycopg; like every store it uses only the public port :mod:`creditcore.ledger`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import threading
@@ -42,23 +48,31 @@ from typing import Any, Final
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import ExecStatus, TransactionStatus
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from creditcore._exceptions import DuplicateId, StoreError, UnknownAccount
-from creditcore._ledger.values import Account, Hold, Lot, Snapshot, Transaction
-from creditcore.stores._postgres_migrations import migrate, validate_schema_name
-from creditcore.stores._postgres_rows import (
-    Queries,
+from creditcore.ledger import (
+    Account,
+    AuditView,
+    ClosingStore,
+    Hold,
+    Lot,
+    Snapshot,
+    Transaction,
+    store_errors,
+)
+from creditcore.stores.postgres.migrations import migrate, validate_schema_name
+from creditcore.stores.postgres.rows import (
     create_params,
     decode,
     encode,
     hold_of,
     lot_of,
-    snapshot_of,
+    snapshot_in,
     tx_of,
     write_params,
 )
-from creditcore.stores._postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from creditcore.stores.postgres.schema import MIGRATIONS, SCHEMA_VERSION
+from creditcore.stores.postgres.sql import Queries
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -73,6 +87,12 @@ _BIG: Final = 2**62
 
 def _transient(error: psycopg.Error) -> bool:
     return error.sqlstate in _RETRY_SQLSTATES or isinstance(error, psycopg.OperationalError)
+
+
+def _connection_lost(error: psycopg.Error, conn: psycopg.Connection[Any]) -> bool:
+    """The connection (not the statement) failed: the server's answer was not received."""
+    state = error.sqlstate or ""
+    return conn.broken or conn.closed or state.startswith(("08", "57P")) or not state
 
 
 def _backoff(attempt: int) -> None:
@@ -90,14 +110,48 @@ def _command(conn: psycopg.Connection[Any], command: bytes) -> None:
         raise pg_errors.error_from_result(result, encoding=conn.info.encoding)
 
 
-def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
-    if conn.closed or conn.broken:
-        return
+def _abandon(conn: psycopg.Connection[Any]) -> bool:
+    """Leave ``conn`` outside any transaction, whatever state an exception left it in.
+
+    ``ROLLBACK`` when a transaction is open; when the connection is busy (a query interrupted
+    in flight), broken, or the rollback itself fails or is interrupted, the connection is
+    closed: the server then ends the session and releases its locks. Returns whether ``conn``
+    is still usable.
+    """
+    if conn.closed:
+        return False
     try:
-        if conn.info.transaction_status != TransactionStatus.IDLE:
-            conn.execute(b"ROLLBACK")
-    except psycopg.Error:  # pragma: no cover - the connection is beyond use; it gets replaced
+        status = conn.info.transaction_status
+        if status == TransactionStatus.IDLE and not conn.broken:
+            return True
+        if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR) and not conn.broken:
+            _command(conn, b"ROLLBACK")
+            if conn.info.transaction_status == TransactionStatus.IDLE:
+                return True
+    except BaseException:
+        pass
+    with contextlib.suppress(BaseException):
         conn.close()
+    return False
+
+
+def _invalid_text(error: UnicodeEncodeError) -> Exception:
+    return store_errors.invalid(
+        f"text that is not valid Unicode (a lone surrogate) cannot be stored: {error}",
+        field="text",
+        value=error.object[error.start : error.end] if isinstance(error.object, str) else None,
+    )
+
+
+def _refusal(error: psycopg.Error, **where: Any) -> Exception:
+    """The ledger error for a statement the server refused (nothing was written)."""
+    if error.sqlstate in _RETRY_SQLSTATES or error.sqlstate == "57014":  # 57014: cancelled
+        return store_errors.busy(f"PostgreSQL: {error}", sqlstate=error.sqlstate, **where)
+    if (error.sqlstate or "").startswith("54"):  # program_limit_exceeded (index row size ...)
+        return store_errors.invalid(
+            f"a value is too large for PostgreSQL: {error}", field="text", value=None
+        )
+    return store_errors.failed(f"PostgreSQL: {error}", sqlstate=error.sqlstate, **where)
 
 
 class _PostgresUnitOfWork:
@@ -119,10 +173,7 @@ class _PostgresUnitOfWork:
         self.snapshot = snapshot
 
     def _rows(self, query: bytes, params: Sequence[object]) -> list[Any]:
-        try:
-            return self._conn.execute(query, params).fetchall()
-        except psycopg.Error as error:
-            raise _read_failed(error, self._user) from error
+        return self._conn.execute(query, params).fetchall()
 
     def _one(self, query: bytes, params: Sequence[object]) -> Any:
         rows = self._rows(query, params)
@@ -165,11 +216,9 @@ class _PostgresUnitOfWork:
     ) -> None:
         for staged in self._staged:
             if tx.key is not None and staged.key == tx.key:
-                raise DuplicateId(f"idempotency key {tx.key!r} is already used", key=tx.key)
+                raise store_errors.duplicate_key(tx.key)
             if tx.payment_id is not None and staged.payment_id == tx.payment_id:
-                raise DuplicateId(
-                    f"payment_id {tx.payment_id!r} is already booked", payment_id=tx.payment_id
-                )
+                raise store_errors.duplicate_payment(tx.payment_id)
         known = self._known
         updated = [lot for lot in lots if lot.id in known]
         upserted = [lot for lot in lots if lot.id not in known]
@@ -190,46 +239,33 @@ class _PostgresUnitOfWork:
             conn.execute(query, params)
         _command(conn, b"COMMIT")
 
-    def refused(self, error: psycopg.Error) -> Exception:
-        """The ledger error for writes that failed at commit (read before ``ROLLBACK``)."""
-        if isinstance(error, psycopg.OperationalError) or self._conn.broken:
-            return StoreError(
-                f"the connection failed while committing for user_id {self._user!r}; the outcome "
-                f"is unknown (retry with the same idempotency key to be safe): {error}",
-                user_id=self._user,
-                sqlstate=error.sqlstate,
+    def refused(self, error: psycopg.Error, committing: bool) -> Exception:
+        """The ledger error for a driver error inside the unit of work."""
+        if committing and _connection_lost(error, self._conn):
+            return store_errors.outcome_unknown(
+                f"user_id {self._user!r}: {error}", user_id=self._user, sqlstate=error.sqlstate
             )
-        constraint = error.diag.constraint_name
-        for tx in self._staged:
-            duplicate = _duplicate(constraint, tx)
-            if duplicate is not None:
-                return duplicate
-        return StoreError(
-            f"PostgreSQL refused the writes of account {self._user!r}: {error}",
-            user_id=self._user,
-            sqlstate=error.sqlstate,
-            constraint=constraint,
-        )
+        if error.sqlstate == "23505":  # unique_violation
+            constraint = error.diag.constraint_name
+            for tx in self._staged:
+                duplicate = _duplicate(constraint, tx)
+                if duplicate is not None:
+                    return duplicate
+        return _refusal(error, user_id=self._user)
 
 
-def _read_failed(error: psycopg.Error, user_id: str | None) -> StoreError:
-    return StoreError(f"PostgreSQL read failed: {error}", user_id=user_id, sqlstate=error.sqlstate)
-
-
-def _duplicate(constraint: str | None, tx: Transaction) -> DuplicateId | None:
+def _duplicate(constraint: str | None, tx: Transaction) -> Exception | None:
     if constraint == "transactions_payment_unique" and tx.payment_id is not None:
-        return DuplicateId(
-            f"payment_id {tx.payment_id!r} is already booked", payment_id=tx.payment_id
-        )
+        return store_errors.duplicate_payment(tx.payment_id)
     if constraint == "transactions_key_unique" and tx.key is not None:
-        return DuplicateId(f"idempotency key {tx.key!r} is already used", key=tx.key)
+        return store_errors.duplicate_key(tx.key)
     if constraint in ("accounts_pkey", "transactions_seq_unique") and tx.seq == 1:
         # opening an account twice: whichever of its rows the database meets first
-        return DuplicateId(f"user_id {tx.user_id!r} already has an account", user_id=tx.user_id)
+        return store_errors.duplicate_account(tx.user_id)
     return None
 
 
-class PostgresStore:
+class PostgresStore(ClosingStore):
     """The ledger's store port on PostgreSQL; safe across threads, processes and hosts.
 
     Args:
@@ -241,7 +277,8 @@ class PostgresStore:
             a lower-case identifier. Several ledgers can share a database in different schemas.
 
     Raises:
-        InvalidInput: ``schema`` is not a plain lower-case identifier.
+        InvalidInput: ``dsn_or_pool`` is neither a str nor a pool, or ``schema`` is not a plain
+            lower-case identifier.
         SchemaVersionError: The schema was written by a newer creditcore.
         StoreError: The server cannot be reached or refused the migration.
     """
@@ -258,9 +295,11 @@ class PostgresStore:
         elif isinstance(dsn_or_pool, ConnectionPool):
             self._pool = dsn_or_pool
         else:
-            raise TypeError(
+            raise store_errors.invalid(
                 f"dsn_or_pool: expected a DSN str or a psycopg_pool.ConnectionPool, "
-                f"got {type(dsn_or_pool).__name__}"
+                f"got {type(dsn_or_pool).__name__}",
+                field="dsn_or_pool",
+                value=type(dsn_or_pool).__name__,
             )
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -269,9 +308,10 @@ class PostgresStore:
         with self._connection() as conn:
             try:
                 migrate(conn, self._schema, MIGRATIONS)
-            except BaseException:
-                _rollback_quietly(conn)
-                raise
+            except psycopg.Error as error:
+                raise store_errors.failed(
+                    f"cannot migrate schema {self._schema!r}: {error}", schema=self._schema
+                ) from error
 
     @property
     def schema(self) -> str:
@@ -285,28 +325,46 @@ class PostgresStore:
         try:
             conn = psycopg.connect(self._dsn, autocommit=True)
         except psycopg.Error as error:
-            raise StoreError(
+            raise store_errors.failed(
                 f"cannot connect to PostgreSQL: {error}", schema=self._schema
             ) from error
         with self._lock:
+            self._owned = [c for c in self._owned if not c.closed]
             self._owned.append(conn)
         return conn
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """This thread's connection (or one borrowed from the pool) for one call.
+
+        The one place that makes every failure safe: whatever propagates out of the block, the
+        connection is left outside any transaction (:func:`_abandon`), and a closed one is
+        replaced on the next call. Text the driver cannot encode becomes ``InvalidInput``.
+        """
         if self._closed:
-            raise StoreError("the store is closed", schema=self._schema)
+            raise store_errors.closed(schema=self._schema)
         if self._pool is not None:
-            with self._pool.connection() as borrowed:
-                autocommit = borrowed.autocommit
-                if not autocommit:
-                    borrowed.autocommit = True
+            with contextlib.ExitStack() as stack:
                 try:
+                    borrowed = stack.enter_context(self._pool.connection())
+                except PoolTimeout as error:
+                    raise store_errors.busy(
+                        f"no pooled connection became free: {error}", schema=self._schema
+                    ) from error
+                autocommit = borrowed.autocommit
+                try:
+                    if not autocommit:
+                        borrowed.autocommit = True
                     yield borrowed
+                except BaseException as error:
+                    _abandon(borrowed)
+                    if isinstance(error, UnicodeEncodeError):
+                        raise _invalid_text(error) from error
+                    raise
                 finally:
                     if not autocommit and not borrowed.closed:
-                        _rollback_quietly(borrowed)
-                        borrowed.autocommit = False
+                        with contextlib.suppress(Exception):
+                            borrowed.autocommit = False
             return
         local = self._local
         conn: psycopg.Connection[Any] | None = getattr(local, "conn", None)
@@ -314,74 +372,84 @@ class PostgresStore:
             conn = self._connect()
             local.conn = conn
             local.pid = os.getpid()
-        yield conn
+        try:
+            yield conn
+        except BaseException as error:
+            if not _abandon(conn):
+                local.conn = None
+            if isinstance(error, UnicodeEncodeError):
+                raise _invalid_text(error) from error
+            raise
 
     # --- writes ----------------------------------------------------------------------------
 
     def create_account(self, account: Account, tx: Transaction, lots: Sequence[Lot]) -> None:
-        """Insert the account, its opening lots and transaction in one transaction."""
+        """Insert the account, its opening lots and transaction in one statement."""
         with self._connection() as conn:
             try:
                 conn.execute(self._q.create_account, create_params(account, tx, lots))
             except psycopg.Error as error:
-                duplicate = _duplicate(error.diag.constraint_name, tx)
+                duplicate = (
+                    _duplicate(error.diag.constraint_name, tx)
+                    if error.sqlstate == "23505"
+                    else None
+                )
                 if duplicate is not None:
                     raise duplicate from error
-                raise StoreError(
-                    f"PostgreSQL refused to open account {account.user_id!r}: {error}",
-                    user_id=account.user_id,
-                    sqlstate=error.sqlstate,
-                ) from error
+                if _connection_lost(error, conn):
+                    raise store_errors.outcome_unknown(
+                        f"opening user_id {account.user_id!r}: {error}", user_id=account.user_id
+                    ) from error
+                raise _refusal(error, user_id=account.user_id) from error
 
     def _lock_account(self, conn: psycopg.Connection[Any], user_id: str) -> Snapshot:
         """``BEGIN``, then lock the account row and read its open lots and holds (one statement)."""
         if conn.info.transaction_status != TransactionStatus.IDLE:
             # a unit of work inside another on the same thread: its COMMIT would end both
-            raise StoreError(
+            raise store_errors.failed(
                 f"a unit of work is already open on this thread; cannot open one for user_id "
                 f"{user_id!r} inside it",
                 user_id=user_id,
             )
         _command(conn, b"BEGIN")
         rows = conn.execute(self._q.open_unit, (encode(user_id),)).fetchall()
-        snapshot = snapshot_of(rows)
+        snapshot = snapshot_in(rows)
         if snapshot is None:
-            raise UnknownAccount(f"no account for user_id {user_id!r}", user_id=user_id)
+            raise store_errors.unknown_account(user_id)
         return snapshot
 
     @contextmanager
     def unit_of_work(self, user_id: str) -> Iterator[_PostgresUnitOfWork]:
-        """Lock the account row, yield the unit of work, commit on a clean exit."""
+        """Lock the account row, yield the unit of work, commit on a clean exit.
+
+        Any exception (any ``BaseException``) rolls back: see :meth:`_connection`.
+        """
         for attempt in range(_ATTEMPTS):
             with self._connection() as conn:
                 try:
                     snapshot = self._lock_account(conn, user_id)
-                except UnknownAccount:
-                    _rollback_quietly(conn)
-                    raise
                 except psycopg.Error as error:
-                    _rollback_quietly(conn)
-                    if not (_transient(error) or conn.broken) or attempt == _ATTEMPTS - 1:
-                        raise StoreError(
-                            f"cannot lock the account of user_id {user_id!r}: {error}",
-                            user_id=user_id,
-                            sqlstate=error.sqlstate,
-                        ) from error
-                    if conn.broken and self._pool is None:
+                    usable = _abandon(conn)
+                    if not usable and self._pool is None:
                         self._local.conn = None
+                    if not (_transient(error) or not usable) or attempt == _ATTEMPTS - 1:
+                        if error.sqlstate in _RETRY_SQLSTATES or not usable:
+                            raise store_errors.busy(
+                                f"cannot lock the account of user_id {user_id!r}: {error}",
+                                user_id=user_id,
+                                sqlstate=error.sqlstate,
+                            ) from error
+                        raise _refusal(error, user_id=user_id) from error
                     _backoff(attempt)
                     continue
                 uow = _PostgresUnitOfWork(conn, self._q, snapshot)
+                committing = False
                 try:
                     yield uow
-                except BaseException:
-                    _rollback_quietly(conn)
-                    raise
-                try:
+                    committing = True
                     uow.commit()
                 except psycopg.Error as error:
-                    refusal = uow.refused(error)  # read the error's details before ROLLBACK
-                    _rollback_quietly(conn)
+                    refusal = uow.refused(error, committing)
                     raise refusal from error
                 return
 
@@ -389,10 +457,41 @@ class PostgresStore:
 
     def snapshot(self, user_id: str) -> Snapshot:
         """A committed, consistent snapshot: one statement (a STABLE function: one MVCC snapshot)."""
-        snapshot = snapshot_of(self._all(self._q.read_unit, (encode(user_id),)))
+        snapshot = snapshot_in(self._all(self._q.read_unit, (encode(user_id),)))
         if snapshot is None:
-            raise UnknownAccount(f"no account for user_id {user_id!r}", user_id=user_id)
+            raise store_errors.unknown_account(user_id)
         return snapshot
+
+    def audit_view(self, user_id: str) -> AuditView:
+        """Snapshot, journal, lots and holds in one ``REPEATABLE READ READ ONLY`` transaction
+        (one MVCC snapshot for every statement)."""
+        key = (encode(user_id),)
+        for attempt in range(2):
+            with self._connection() as conn:
+                try:
+                    _command(conn, b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    snap_rows = conn.execute(self._q.read_unit, key).fetchall()
+                    journal = conn.execute(self._q.journal_asc, (key[0], 0, _BIG, None)).fetchall()
+                    lots = conn.execute(self._q.all_lots, key).fetchall()
+                    holds = conn.execute(self._q.all_holds, key).fetchall()
+                    _command(conn, b"COMMIT")
+                except psycopg.Error as error:
+                    usable = _abandon(conn)
+                    if not usable and self._pool is None:
+                        self._local.conn = None
+                    if attempt == 0 and not usable:
+                        continue
+                    raise _refusal(error) from error
+            snapshot = snapshot_in(snap_rows)
+            if snapshot is None:
+                raise store_errors.unknown_account(user_id)
+            return AuditView(
+                snapshot,
+                tuple(tx_of(row) for row in journal),
+                tuple(lot_of(row) for row in lots),
+                tuple(hold_of(row) for row in holds),
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _all(self, query: bytes, params: Sequence[object]) -> list[Any]:
         """Run one read-only statement; a dropped connection is reopened and the read retried."""
@@ -401,10 +500,12 @@ class PostgresStore:
                 try:
                     return conn.execute(query, params).fetchall()
                 except psycopg.Error as error:
-                    if attempt == 0 and conn.broken and self._pool is None:
+                    usable = _abandon(conn)
+                    if not usable and self._pool is None:
                         self._local.conn = None
+                    if attempt == 0 and not usable:
                         continue
-                    raise _read_failed(error, None) from error
+                    raise _refusal(error) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _first(self, query: bytes, params: Sequence[object]) -> Any:
@@ -454,9 +555,10 @@ class PostgresStore:
         return sorted(decode(row[0]) for row in self._all(self._q.user_ids, ()))
 
     def close(self) -> None:
-        """Close the connections this store opened (a pool given to it stays open)."""
+        """Close the connections this store opened (a pool given to it stays open); idempotent."""
         with self._lock:
             self._closed = True
             owned, self._owned = self._owned, []
         for conn in owned:
-            conn.close()
+            with contextlib.suppress(Exception):
+                conn.close()

@@ -1,4 +1,7 @@
-"""InMemoryStore: the store port in process memory, thread-safe, one lock per account."""
+"""InMemoryStore: the store port in process memory, thread-safe, one lock per account.
+
+Like every store it imports only the public port, :mod:`creditcore.ledger`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from creditcore._exceptions import DuplicateId, UnknownAccount
-from creditcore._ledger.values import Account, Hold, Lot, Snapshot, Transaction
+from creditcore.ledger import (
+    Account,
+    AuditView,
+    ClosingStore,
+    Hold,
+    Lot,
+    Snapshot,
+    Transaction,
+    snapshot_after,
+    snapshot_of,
+    store_errors,
+)
 
 __all__ = ["InMemoryStore"]
 
@@ -16,38 +29,13 @@ __all__ = ["InMemoryStore"]
 class _Book:
     """Everything kept for one account; guarded by ``lock``."""
 
-    account: Account
+    snap: Snapshot
     lock: threading.Lock = field(default_factory=threading.Lock)
     lots: dict[str, Lot] = field(default_factory=dict)
-    open_lots: dict[str, Lot] = field(default_factory=dict)
     holds: dict[str, Hold] = field(default_factory=dict)
-    open_holds: dict[str, Hold] = field(default_factory=dict)
     journal: list[Transaction] = field(default_factory=list)
     keys: dict[str, Transaction] = field(default_factory=dict)
     refs: dict[str, list[Transaction]] = field(default_factory=dict)
-    cached: Snapshot | None = None
-
-    def snapshot(self) -> Snapshot:
-        if self.cached is None:
-            lots = tuple(self.open_lots.values())
-            if len(lots) > 1:
-                lots = tuple(sorted(lots, key=_lot_order))
-            self.cached = Snapshot(self.account, lots, tuple(self.open_holds.values()))
-        return self.cached
-
-    def put_lot(self, lot: Lot, account: Account) -> None:
-        self.lots[lot.id] = lot
-        if lot.remaining > 0 or lot.id == account.subscription_lot:
-            self.open_lots[lot.id] = lot
-        else:
-            self.open_lots.pop(lot.id, None)
-
-    def put_hold(self, hold: Hold) -> None:
-        self.holds[hold.id] = hold
-        if hold.status == "open":
-            self.open_holds[hold.id] = hold
-        else:
-            self.open_holds.pop(hold.id, None)
 
     def record(self, tx: Transaction) -> None:
         self.journal.append(tx)
@@ -72,20 +60,21 @@ class _Staged:
 class _MemoryUnitOfWork:
     """A unit of work holding one account's lock; changes are staged and published on commit."""
 
-    __slots__ = ("_book", "_staged", "_store", "snapshot")
+    __slots__ = ("_book", "_released", "_staged", "_store", "snapshot")
 
     def __init__(self, store: InMemoryStore, book: _Book) -> None:
         self._store = store
         self._book = book
         self._staged: list[_Staged] = []
-        self.snapshot = book.snapshot()
+        self._released = False
+        self.snapshot = book.snap
 
     def by_key(self, key: str) -> Transaction | None:
         return self._book.keys.get(key)
 
     def transaction(self, tx_id: str) -> Transaction | None:
         tx = self._store._txs.get(tx_id)
-        return tx if tx is not None and tx.user_id == self._book.account.user_id else None
+        return tx if tx is not None and tx.user_id == self._book.snap.account.user_id else None
 
     def referencing(self, tx_id: str) -> Sequence[Transaction]:
         return tuple(self._book.refs.get(tx_id, ()))
@@ -109,53 +98,44 @@ class _MemoryUnitOfWork:
     ) -> None:
         book = self._book
         if tx.key is not None and (
-            tx.key in book.keys or (self._staged and any(s.tx.key == tx.key for s in self._staged))
+            tx.key in book.keys or any(s.tx.key == tx.key for s in self._staged)
         ):
-            raise DuplicateId(f"idempotency key {tx.key!r} is already used", key=tx.key)
+            raise store_errors.duplicate_key(tx.key)
         if tx.payment_id is not None and (
             tx.payment_id in self._store._payments
-            or (self._staged and any(s.tx.payment_id == tx.payment_id for s in self._staged))
+            or any(s.tx.payment_id == tx.payment_id for s in self._staged)
         ):
-            raise DuplicateId(
-                f"payment_id {tx.payment_id!r} is already booked", payment_id=tx.payment_id
-            )
-        self._staged.append(_Staged(tx, account, lots, holds))
+            raise store_errors.duplicate_payment(tx.payment_id)
+        self._staged.append(_Staged(tx, account, tuple(lots), tuple(holds)))
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
+        """Publish the staged writes. Everything that can fail runs before the first change."""
         if not self._staged:
             return
         store = self._store
         book = self._book
-        paying = False
+        snap = book.snap
+        for staged in self._staged:  # compute the new state first: nothing published yet
+            snap = snapshot_after(snap, staged.account, staged.lots, staged.holds)
+        with store._global:  # payment ids are unique across accounts: check and claim at once
+            for staged in self._staged:
+                pid = staged.tx.payment_id
+                if pid is not None and pid in store._payments:
+                    raise store_errors.duplicate_payment(pid)
+            for staged in self._staged:
+                tx = staged.tx
+                if tx.payment_id is not None:
+                    store._payments[tx.payment_id] = tx
+                store._txs[tx.id] = tx
+                for hold in staged.holds:
+                    store._hold_owner[hold.id] = hold.user_id
         for staged in self._staged:
-            paying = paying or staged.tx.payment_id is not None
-        if paying:
-            with store._global:  # payment ids are unique across accounts: check and claim
-                for staged in self._staged:
-                    pid = staged.tx.payment_id
-                    if pid is not None and pid in store._payments:
-                        raise DuplicateId(f"payment_id {pid!r} is already booked", payment_id=pid)
-                for staged in self._staged:
-                    pid = staged.tx.payment_id
-                    if pid is not None:
-                        store._payments[pid] = staged.tx
-        previous_sub = book.account.subscription_lot
-        for staged in self._staged:
-            tx = staged.tx
-            store._txs[tx.id] = tx
-            book.account = staged.account
             for lot in staged.lots:
-                book.put_lot(lot, staged.account)
+                book.lots[lot.id] = lot
             for hold in staged.holds:
-                store._hold_owner[hold.id] = hold.user_id
-                book.put_hold(hold)
-            book.record(tx)
-        book.cached = None
-        current = book.account.subscription_lot
-        if current != previous_sub and previous_sub is not None:
-            old = book.open_lots.get(previous_sub)
-            if old is not None and old.remaining == 0:
-                del book.open_lots[previous_sub]
+                book.holds[hold.id] = hold
+            book.record(staged.tx)
+        book.snap = snap
 
     def __enter__(self) -> _MemoryUnitOfWork:
         return self
@@ -163,17 +143,19 @@ class _MemoryUnitOfWork:
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         try:
             if kind is None:
-                self.commit()
+                self._commit()
         finally:
-            self._book.lock.release()
+            if not self._released:
+                self._released = True
+                self._book.lock.release()
 
 
-class InMemoryStore:
+class InMemoryStore(ClosingStore):
     """The store port in memory: fast, thread-safe, gone when the process ends.
 
     Writers on one account are serialised by that account's lock; different accounts proceed in
     parallel (as far as the GIL allows). Good for tests, demos and single-process services that
-    persist elsewhere.
+    persist elsewhere. A context manager (closing does nothing).
     """
 
     def __init__(self) -> None:
@@ -186,24 +168,25 @@ class InMemoryStore:
     def _book(self, user_id: str) -> _Book:
         book = self._books.get(user_id)
         if book is None:
-            raise UnknownAccount(f"no account for user_id {user_id!r}", user_id=user_id)
+            raise store_errors.unknown_account(user_id)
         return book
 
     def create_account(self, account: Account, tx: Transaction, lots: Sequence[Lot]) -> None:
-        book = _Book(account)
+        book = _Book(snapshot_of(account, lots, ()))
         for lot in lots:
-            book.put_lot(lot, account)
+            book.lots[lot.id] = lot
         book.record(tx)
         with self._global:
             if account.user_id in self._books:
-                raise DuplicateId(
-                    f"user_id {account.user_id!r} already has an account", user_id=account.user_id
-                )
+                raise store_errors.duplicate_account(account.user_id)
             self._books[account.user_id] = book
             self._txs[tx.id] = tx
 
     def unit_of_work(self, user_id: str) -> _MemoryUnitOfWork:
-        """Take the account's lock; the returned unit of work commits and unlocks on exit."""
+        """Take the account's lock; the returned unit of work commits and unlocks on exit.
+
+        Use it only in a ``with`` statement: the lock is released by ``__exit__``.
+        """
         book = self._book(user_id)
         book.lock.acquire()
         try:
@@ -213,9 +196,7 @@ class InMemoryStore:
             raise
 
     def snapshot(self, user_id: str) -> Snapshot:
-        book = self._book(user_id)
-        with book.lock:
-            return book.snapshot()
+        return self._book(user_id).snap  # replaced whole on commit: always consistent
 
     def lots(self, user_id: str) -> Sequence[Lot]:
         book = self._books.get(user_id)
@@ -236,9 +217,7 @@ class InMemoryStore:
         book = self._books.get(user_id)
         if book is None:
             return ()
-        with book.lock:
-            journal = list(book.journal)
-        # journal[i].seq == i + 1
+        journal = book.journal[: book.snap.account.seq]  # journal[i].seq == i + 1
         stop = len(journal) if before_seq is None else max(0, min(len(journal), before_seq - 1))
         start = max(0, after_seq)
         selected = journal[start:stop]
@@ -247,6 +226,16 @@ class InMemoryStore:
         if limit is not None:
             selected = selected[: max(0, limit)]
         return tuple(selected)
+
+    def audit_view(self, user_id: str) -> AuditView:
+        book = self._book(user_id)
+        with book.lock:
+            return AuditView(
+                book.snap,
+                tuple(book.journal),
+                tuple(sorted(book.lots.values(), key=_lot_order)),
+                tuple(book.holds.values()),
+            )
 
     def transaction(self, tx_id: str) -> Transaction | None:
         return self._txs.get(tx_id)
@@ -258,9 +247,7 @@ class InMemoryStore:
         owner = self._hold_owner.get(hold_id)
         if owner is None:
             return None
-        book = self._books[owner]
-        with book.lock:
-            return book.holds.get(hold_id)
+        return self._books[owner].holds.get(hold_id)
 
     def user_ids(self) -> Sequence[str]:
         with self._global:
