@@ -369,7 +369,7 @@ def test_every_problem_type_uri_describes_itself(client: httpx.Client) -> None:
     for code, status in (
         ("insufficient_credits", 402),
         ("store_error", 503),
-        ("invalid_cursor", 400),
+        ("invalid_idempotency_key", 400),
     ):
         answer = client.get(f"/problems/{code}")
         assert answer.status_code == 200
@@ -435,9 +435,10 @@ def test_bad_idempotency_keys_are_refused(client: httpx.Client, header: bytes) -
 def test_bad_queries_routes_and_methods(client: httpx.Client) -> None:
     user = fresh("query")
     open_account(client, user)
-    problem(
-        client.get(f"/accounts/{user}/history", params={"cursor": "bogus!"}), 400, "invalid_cursor"
+    bad = problem(
+        client.get(f"/accounts/{user}/history", params={"cursor": "bogus!"}), 422, "invalid_input"
     )
+    assert bad["context"]["field"] == "cursor"
     problem(client.get(f"/accounts/{user}/history", params={"limit": 0}), 422, "invalid_request")
     problem(client.get(f"/accounts/{user}/history", params={"limit": "x"}), 422, "invalid_request")
     problem(

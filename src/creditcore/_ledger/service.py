@@ -51,6 +51,7 @@ from creditcore._ledger.values import (
     Transaction,
     TransactionKind,
     VerifyReport,
+    decode_cursor,
 )
 from creditcore._time import require_aware
 
@@ -930,13 +931,29 @@ class Ledger:
         snap = self._store.snapshot(user_id)
         return AccountView(snap.account, balance_of(snap, self.now()), snap.lots, snap.holds)
 
-    def history(self, user_id: str, *, limit: int = 50, before: int | None = None) -> HistoryPage:
-        """The journal newest first, ``limit`` at a time; pass ``next_before`` to page on.
+    def history(
+        self,
+        user_id: str,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        cursor: str | None = None,
+    ) -> HistoryPage:
+        """The journal newest first, ``limit`` at a time.
+
+        Page on with ``cursor=page.next_cursor`` (opaque, for clients) or
+        ``before=page.next_before`` (the journal position); iterate the page for its
+        transactions.
 
         Raises:
             UnknownAccount: No such account.
+            InvalidInput: A bad ``limit``, ``before`` or ``cursor``, or both of the last two.
         """
         checks.text(user_id, "user_id")
+        if cursor is not None:
+            if before is not None:
+                raise InvalidInput("give before or cursor, not both", field="cursor")
+            before = decode_cursor(cursor)
         if type(limit) is not int or limit <= 0:
             raise InvalidInput(
                 f"limit must be a positive int, got {limit!r}", field="limit", value=limit

@@ -6,11 +6,15 @@ versions of the :class:`Lot`, :class:`Hold` and :class:`Account` records it touc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import binascii
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Final, Literal
+
+from creditcore._exceptions import InvalidInput
 
 __all__ = [
     "ACCOUNT_NAMES",
@@ -29,6 +33,8 @@ __all__ = [
     "Transaction",
     "TransactionKind",
     "VerifyReport",
+    "decode_cursor",
+    "encode_cursor",
 ]
 
 LotKind = Literal["subscription", "purchased", "lootbox"]
@@ -339,7 +345,7 @@ class AccountView:
 
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
-    """One page of an account's journal, newest first.
+    """One page of an account's journal, newest first; iterate it for its transactions.
 
     Attributes:
         transactions: The page.
@@ -348,6 +354,49 @@ class HistoryPage:
 
     transactions: tuple[Transaction, ...]
     next_before: int | None
+
+    def __iter__(self) -> Iterator[Transaction]:
+        return iter(self.transactions)
+
+    def __len__(self) -> int:
+        return len(self.transactions)
+
+    @property
+    def next_cursor(self) -> str | None:
+        """An opaque token for the next (older) page: pass it as ``cursor=``; ``None`` at the end.
+
+        Hand this to HTTP clients rather than ``next_before``: its form may change, its meaning
+        will not.
+        """
+        return None if self.next_before is None else encode_cursor(self.next_before)
+
+
+_CURSOR_TAG = "h1:"
+
+
+def encode_cursor(before: int) -> str:
+    """The opaque history cursor standing for journal position ``before``."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_TAG}{before}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: object) -> int:
+    """The journal position of a cursor made by :func:`encode_cursor`.
+
+    Raises:
+        InvalidInput: Not a cursor this library handed out (``field="cursor"``).
+    """
+    text = ""
+    if isinstance(cursor, str) and cursor.isascii() and len(cursor) <= 64:
+        try:
+            text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            text = ""
+    number = text.removeprefix(_CURSOR_TAG)
+    if not text.startswith(_CURSOR_TAG) or not number.isdigit() or int(number) <= 0:
+        raise InvalidInput(
+            f"cursor: {cursor!r} is not a history cursor", field="cursor", value=cursor
+        )
+    return int(number)
 
 
 @dataclass(frozen=True, slots=True)
