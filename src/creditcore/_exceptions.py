@@ -14,6 +14,7 @@ The tree::
     │   ├── NaiveDatetime                           a datetime without a time zone
     │   ├── InvalidCatalog                          a catalog file or mapping with problems
     │   ├── InvalidCoordinates                      longitude/latitude out of range or NaN
+    │   ├── InvalidTile                             a tile z/x/y outside the tile grid
     │   ├── InvalidFeature                          a malformed GeoJSON feature or record
     │   └── InvalidGeometry                         a query polygon that is no valid area
     ├── NotFound (LookupError)                      something named does not exist
@@ -69,6 +70,7 @@ __all__ = [
     "InvalidGeometry",
     "InvalidInput",
     "InvalidMoney",
+    "InvalidTile",
     "LedgerRuleViolation",
     "NaiveDatetime",
     "NotACreditcoreStore",
@@ -171,6 +173,12 @@ class InvalidCoordinates(InvalidInput):
     """A longitude outside [-180, 180], a latitude outside [-90, 90], a NaN or an infinity."""
 
     code = "invalid_coordinates"
+
+
+class InvalidTile(InvalidInput):
+    """A tile address ``z/x/y`` that is not on the tile grid (z outside 0..30, x or y outside 0..2**z - 1)."""
+
+    code = "invalid_tile"
 
 
 class InvalidFeature(InvalidInput):

@@ -11,6 +11,7 @@ from creditcore._geo.distance import EARTH_RADIUS_M, Method, geodesic_m, haversi
 from creditcore._geo.geojson import gigs_to_geojson, hits_to_geojson
 from creditcore._geo.gig import Gig, Hit
 from creditcore._geo.index import GigIndex
+from creditcore._geo.tiles import TileResponse, VectorTiles
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -20,6 +21,8 @@ __all__ = [
     "GigIndex",
     "Hit",
     "Method",
+    "TileResponse",
+    "VectorTiles",
     "geodesic_m",
     "gigs_to_geojson",
     "haversine_m",

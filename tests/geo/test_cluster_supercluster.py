@@ -180,7 +180,18 @@ def _datasets() -> list[dict[str, Any]]:
             np.array([-74.0, 40.7]) + rng.normal(0, 2e-3, (600, 2)),  # one district
         ]
     )[rng.permutation(3600)]
+    # latitudes and longitudes exactly on tile edges, where a last-bit difference in the
+    # projection moves a point across an integer of supercluster's grid
+    zs = rng.integers(0, 17, 2500)
+    ks = rng.integers(0, 2**zs + 1)
+    ys = ks / 2.0**zs
+    edge_lat = 360.0 * np.arctan(np.exp((180.0 - ys * 360.0) * np.pi / 180.0)) / np.pi - 90.0
+    edge_lng = (rng.integers(0, 2**zs + 1) / 2.0**zs - 0.5) * 360.0
+    edges = np.column_stack((edge_lng, np.clip(edge_lat, -90, 90)))
+    edges[:2] = [[0.0, 60.93043220292333], [0.0, 71.96538769913127]]  # one radius apart
     cases = [
+        ("tile_edges", edges, {}, False),
+        ("tile_edges_zoom_0", edges[:2], {"maxZoom": 0}, False),
         ("uniform", uniform, {}, False),
         ("dense_piles", piles, {}, True),
         ("dense_piles_min_points_3", piles, {"minPoints": 3, "maxZoom": 20}, False),

@@ -14,8 +14,8 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Self
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,8 @@ from creditcore._geo.cluster_pyramid import Level, Reducer, build_pyramid
 from creditcore._geo.cluster_query import children_of, range_query
 from creditcore._geo.coordinates import check_columns
 from creditcore._geo.features import parse_point_features
+from creditcore._geo.mvt import encode_point_layer, encode_tile
+from creditcore._geo.tiles import check_tile, member_bounds
 
 __all__ = ["ClusterArrays", "Clusterer"]
 
@@ -146,6 +148,9 @@ class _Loaded:
     ids: Sequence[object] | None
     props: Sequence[Props | None]
     cluster_props: list[Props]
+    lng: FloatArray
+    lat: FloatArray
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_points(self) -> int:
@@ -284,14 +289,22 @@ class Clusterer:
             reducer=reducer,
             node_size=self.node_size,
         )
-        return _Loaded(levels, px, py, ids, props, cluster_props)
+        return _Loaded(levels, px, py, ids, props, cluster_props, lng, lat)
 
     # --- queries --------------------------------------------------------------------------------
 
     def _level(self, zoom: object) -> Level:
+        return self._state.levels[self._level_index(zoom)]
+
+    def _level_index(self, zoom: object) -> int:
         z = _number(zoom, "zoom")
         floor = math.floor(z) if math.isfinite(z) else z  # ±inf clamps, as in supercluster
-        return self._state.levels[int(max(self.min_zoom, min(floor, self.max_zoom + 1)))]
+        return int(max(self.min_zoom, min(floor, self.max_zoom + 1)))
+
+    @property
+    def data_version(self) -> object:
+        """An object that changes identity with each load (a cache key for derived data)."""
+        return self._state
 
     def _box_indexes(self, bbox: Sequence[float], zoom: object) -> tuple[Level, IntArray]:
         if not isinstance(bbox, Sequence) or len(bbox) != 4:
@@ -522,21 +535,59 @@ class Clusterer:
 
     # --- vector tiles ---------------------------------------------------------------------------
 
-    def get_tile(self, z: int, x: int, y: int) -> dict[str, list[Feature]] | None:
-        """Features of tile ``z/x/y`` in supercluster's (geojson-vt's) tile format.
+    def get_tile(
+        self,
+        z: int,
+        x: int,
+        y: int,
+        format: Literal["geojson-vt", "mvt"] = "geojson-vt",
+        layer: str = "clusters",
+    ) -> Any:
+        """Features of tile ``z/x/y``, as supercluster's ``getTile`` selects them.
+
+        A tile holds the clusters and points of its zoom inside the tile and a buffer of
+        ``radius`` pixels around it (across the antimeridian too), at tile coordinates
+        ``round(extent * (mercator * 2**z - tile))``.
+
+        Args:
+            z: Tile zoom.
+            x: Tile column.
+            y: Tile row.
+            format: ``"geojson-vt"`` (supercluster's JSON tile) or ``"mvt"`` (a Mapbox
+                Vector Tile, protobuf bytes, with one point layer).
+            layer: The MVT layer name.
 
         Returns:
-            ``{"features": [...]}`` with ``type`` 1, ``geometry`` ``[[x, y]]`` in tile pixels,
-            ``tags`` and ``id``; None when the tile is empty.
+            For ``geojson-vt``, ``{"features": [...]}`` with ``type`` 1, ``geometry``
+            ``[[x, y]]`` in tile pixels, ``tags`` and ``id``; for ``mvt``, the tile's bytes
+            (see :mod:`creditcore._geo.tiles` for the properties). None when the tile is empty.
+
+        Raises:
+            InvalidTile: ``mvt`` tile address off the grid.
+            InvalidInput: A negative or non-integer coordinate, or an unknown format.
         """
+        if format == "mvt":
+            check_tile(z, x, y)
+            return self._mvt_tile(z, x, y, layer)
+        if format != "geojson-vt":
+            raise InvalidInput(
+                f"format must be 'geojson-vt' or 'mvt', got {format!r}", field="format"
+            )
         for name, value in (("z", z), ("x", x), ("y", y)):
             _int_option(value, name, 0)
         level = self._level(z)
         z2 = float(2**z)
+        features: list[Feature] = []
+        for found, tile_x in self._tile_ranges(level, z, x, y):
+            features.extend(self._tile_features(level, found, tile_x, y, z2))
+        return {"features": features} if features else None
+
+    def _tile_ranges(self, level: Level, z: int, x: int, y: int) -> list[tuple[IntArray, int]]:
+        """The records of a tile (with its buffer), per box: ``(indexes, tile x)``."""
+        z2 = float(2**z)
         p = self.radius / self.extent
         top = encode_scalar((y - p) / z2)
         bottom = encode_scalar((y + 1 + p) / z2)
-        features: list[Feature] = []
         boxes: list[tuple[float, float, int]] = [
             (encode_scalar((x - p) / z2), encode_scalar((x + 1 + p) / z2), x)
         ]
@@ -544,10 +595,116 @@ class Clusterer:
             boxes.append((encode_scalar(1 - p / z2), encode_scalar(1.0), int(z2)))
         if x == z2 - 1:
             boxes.append((encode_scalar(0.0), encode_scalar(p / z2), -1))
-        for min_x, max_x, tile_x in boxes:
-            found = range_query(level, min_x, top, max_x, bottom, self.node_size)
-            features.extend(self._tile_features(level, found, tile_x, y, z2))
-        return {"features": features} if features else None
+        return [
+            (range_query(level, min_x, top, max_x, bottom, self.node_size), tile_x)
+            for min_x, max_x, tile_x in boxes
+        ]
+
+    def _mvt_tile(self, z: int, x: int, y: int, layer: str) -> bytes | None:
+        index = self._level_index(z)
+        level = self._state.levels[index]
+        z2 = float(2**z)
+        rows: list[tuple[int | None, int, int, Props | None]] = []
+        for found, tile_x in self._tile_ranges(level, z, x, y):
+            if found.size == 0:
+                continue
+            counts = level.count[found]
+            is_cluster = counts > 1
+            mx, my = self._mercator(level, found, is_cluster)
+            tx = js_round(self.extent * (mx * z2 - tile_x)).tolist()
+            ty = js_round(self.extent * (my * z2 - y)).tolist()
+            props = self._feature_properties(index, level, found, is_cluster)
+            idents = level.ident[found].tolist()
+            rows.extend(zip(idents, tx, ty, props, strict=True))
+        if not rows:
+            return None
+        return encode_tile([encode_point_layer(layer, int(self.extent), rows)])
+
+    def _mercator(
+        self, level: Level, found: IntArray, is_cluster: npt.NDArray[np.bool_]
+    ) -> tuple[FloatArray, FloatArray]:
+        state = self._state
+        point = np.where(is_cluster, 0, level.ident[found])
+        mx = np.where(is_cluster, decode(level.x[found]), state.px[point] if point.size else 0.0)
+        my = np.where(is_cluster, decode(level.y[found]), state.py[point] if point.size else 0.0)
+        return mx, my
+
+    def _feature_properties(
+        self, index: int, level: Level, found: IntArray, is_cluster: npt.NDArray[np.bool_]
+    ) -> list[Props | None]:
+        """Properties of tile and viewport features: clusters with expansion zoom and bbox,
+        points with their own properties and ``point_id``."""
+        state = self._state
+        out: list[Props | None] = []
+        idents = level.ident[found].tolist()
+        where = np.flatnonzero(is_cluster)
+        bounds: list[list[float]] = []
+        if where.size:
+            w, s, e, n = member_bounds(
+                state.levels, index, self.max_zoom + 1, state.lng, state.lat, state.cache
+            )
+            at = found[where]
+            bounds = np.column_stack((w[at], s[at], e[at], n[at])).tolist()
+        cluster_rank = dict(zip(where.tolist(), range(where.size), strict=True))
+        prop_indexes = _prop_indexes(level, found)
+        counts = level.count[found].tolist()
+        ids = state.ids
+        for j, (ident, count) in enumerate(zip(idents, counts, strict=True)):
+            rank = cluster_rank.get(j)
+            if rank is not None:
+                props = self._cluster_properties(count, ident, prop_indexes[j])
+                props["expansion_zoom"] = self._expansion_zoom_cached(ident)
+                props["bbox"] = bounds[rank]
+                out.append(props)
+            else:
+                own = state.props[ident]
+                point_id = ids[ident] if ids is not None else None
+                if point_id is None:
+                    out.append(own)
+                else:
+                    out.append({**own, "point_id": point_id} if own else {"point_id": point_id})
+        return out
+
+    def _expansion_zoom_cached(self, cluster_id: int) -> int:
+        memo: dict[int, int] = self._state.cache.setdefault("expansion", {})
+        zoom = memo.get(cluster_id)
+        if zoom is None:
+            zoom = memo[cluster_id] = self.get_cluster_expansion_zoom(cluster_id)
+        return zoom
+
+    # --- viewports ------------------------------------------------------------------------------
+
+    def viewport(self, bbox: Sequence[float], zoom: float) -> dict[str, Any]:
+        """The clusters and points of a map view as a GeoJSON FeatureCollection.
+
+        Ready for a MapLibre/Mapbox ``geojson`` source (with its own clustering off). A box
+        whose west is greater than its east crosses the antimeridian. Every feature's ``id``
+        is a number: a cluster's ``cluster_id`` or a point's position in the loaded data
+        (the point's own id is in ``properties.point_id``). Clusters also carry
+        ``expansion_zoom`` and ``bbox`` (their points' ``[west, south, east, north]``).
+        """
+        level, found = self._box_indexes(bbox, zoom)
+        index = self._level_index(zoom)
+        counts = level.count[found]
+        is_cluster = counts > 1
+        lng, lat = self._coordinates(level, found, is_cluster)
+        props = self._feature_properties(index, level, found, is_cluster)
+        features = [
+            {
+                "type": "Feature",
+                "id": ident,
+                "properties": p if p is not None else {},
+                "geometry": {"type": "Point", "coordinates": [x, y]},
+            }
+            for ident, p, x, y in zip(
+                level.ident[found].tolist(), props, lng.tolist(), lat.tolist(), strict=True
+            )
+        ]
+        return {"type": "FeatureCollection", "features": features}
+
+    def viewport_arrays(self, bbox: Sequence[float], zoom: float) -> ClusterArrays:
+        """:meth:`viewport` as numpy columns (:meth:`get_clusters_arrays`)."""
+        return self.get_clusters_arrays(bbox, zoom)
 
     def _tile_features(
         self, level: Level, found: IntArray, x: int, y: int, z2: float
