@@ -116,7 +116,7 @@ def _handler(app: MapApp) -> type[BaseHTTPRequestHandler]:
                 kind = "text/javascript"
             self._send(200, path.read_bytes(), {"Content-Type": kind})
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             parts = [p for p in url.path.split("/") if p]
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}

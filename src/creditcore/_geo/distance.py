@@ -66,8 +66,13 @@ def _haversine_floats(lng1: float, lat1: float, lng2: float, lat2: float) -> flo
     phi1 = lat1 * _DEG
     phi2 = lat2 * _DEG
     s_lat = math.sin((phi2 - phi1) * 0.5)
-    s_lng = math.sin((lng2 - lng1) * (_DEG * 0.5))
-    a = s_lat * s_lat + math.cos(phi1) * math.cos(phi2) * s_lng * s_lng
+    d = lng2 - lng1
+    d = d - 360.0 if d > 180.0 else d + 360.0 if d < -180.0 else d  # exact (Sterbenz)
+    s_lng = math.sin(d * (_DEG * 0.5))
+    # at a pole every longitude is the same place: cos is 0 there, not cos(pi/2)'s 6e-17
+    c1 = 0.0 if abs(lat1) == 90.0 else math.cos(phi1)
+    c2 = 0.0 if abs(lat2) == 90.0 else math.cos(phi2)
+    a = s_lat * s_lat + c1 * c2 * s_lng * s_lng
     return (2.0 * EARTH_RADIUS_M) * math.asin(math.sqrt(min(a, 1.0)))
 
 
@@ -131,8 +136,12 @@ def haversine_m(lng1: Coord, lat1: Coord, lng2: Coord, lat2: Coord) -> float | F
     phi1 = np.multiply(lat1, _DEG)
     phi2 = np.multiply(lat2, _DEG)
     s_lat = np.sin((phi2 - phi1) * 0.5)
-    s_lng = np.sin(np.multiply(np.subtract(lng2, lng1), _DEG * 0.5))
-    a = s_lat * s_lat + np.cos(phi1) * np.cos(phi2) * s_lng * s_lng
+    d = np.subtract(lng2, lng1)
+    d = np.where(d > 180.0, d - 360.0, np.where(d < -180.0, d + 360.0, d))
+    s_lng = np.sin(np.multiply(d, _DEG * 0.5))
+    c1 = np.where(np.abs(lat1) == 90.0, 0.0, np.cos(phi1))
+    c2 = np.where(np.abs(lat2) == 90.0, 0.0, np.cos(phi2))
+    a = s_lat * s_lat + c1 * c2 * s_lng * s_lng
     result = (2.0 * EARTH_RADIUS_M) * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
     if isinstance(result, np.ndarray) and result.ndim:
         return result.astype(np.float64, copy=False)

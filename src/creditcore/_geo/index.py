@@ -187,9 +187,11 @@ def _int_ids(ids: list[Any], column: IntArray, first: int) -> IntArray | None:
 
 
 def _unit(lng: float, lat: float) -> tuple[float, float, float]:
-    lam = math.radians(lng)
+    # one vector per place: longitude -180 is 180, and a pole has no longitude
+    lam = math.radians(180.0 if lng == -180.0 else lng)
     phi = math.radians(lat)
-    return math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)
+    cos_phi = 0.0 if abs(lat) == 90.0 else math.cos(phi)
+    return cos_phi * math.cos(lam), cos_phi * math.sin(lam), math.sin(phi)
 
 
 def _first_in_order(slots: IntArray, limit: int | None) -> IntArray:

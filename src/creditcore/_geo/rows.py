@@ -41,10 +41,15 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def unit_vectors(lngs: FloatArray, lats: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Points as unit vectors (x, y, z) on the sphere."""
-    lam = np.radians(lngs)
+    """Points as unit vectors (x, y, z) on the sphere, one vector per place.
+
+    Longitude -180 is taken as 180 and a pole's longitude is ignored (cos 90° is exactly 0
+    here, not 6e-17), so the same place written two ways gets the same vector and ties in
+    distance stay ties.
+    """
+    lam = np.radians(np.where(lngs == -180.0, 180.0, lngs))
     phi = np.radians(lats)
-    cos_phi = np.cos(phi)
+    cos_phi = np.where(np.abs(lats) == 90.0, 0.0, np.cos(phi))
     return cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)
 
 
