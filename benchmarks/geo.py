@@ -298,6 +298,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--kinds", default="uniform,city")
     parser.add_argument("--no-queries", action="store_true", help="skip benchmarks/geo_queries.py")
+    parser.add_argument("--no-tiles", action="store_true", help="skip benchmarks/geo_tiles.py")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -374,6 +375,12 @@ def main() -> None:
             subprocess.run([sys.executable, str(queries), "--sizes", args.sizes], check=False)
         else:
             print("benchmarks/geo_queries.py not found: index/query benchmark skipped")
+
+    # --- vector tiles: benchmarks/geo_tiles.py (MVT pyramid against supercluster + vt-pbf) ---
+    tiles = HERE / "geo_tiles.py"
+    if not args.no_tiles and tiles.exists():
+        print("\nrunning benchmarks/geo_tiles.py", flush=True)
+        subprocess.run([sys.executable, str(tiles), "--points", str(max(sizes))], check=False)
 
 
 def _fmt(value: Any, unit: str = "s") -> str:

@@ -417,21 +417,43 @@ class Clusterer:
         lng, lat = self._coordinates(level, found, is_cluster)
         out: list[Any] = [None] * found.size
         where = np.flatnonzero(is_cluster)
-        for j, count, ident, pi, x, y in zip(
-            where.tolist(),
-            counts[where].tolist(),
-            level.ident[found[where]].tolist(),
-            _prop_indexes(level, found[where]),
-            lng[where].tolist(),
-            lat[where].tolist(),
-            strict=True,
-        ):
-            out[j] = {
-                "type": "Feature",
-                "properties": self._cluster_properties(count, ident, pi),
-                "geometry": {"type": "Point", "coordinates": [x, y]},
-                "id": ident,
-            }
+        if level.prop is None:
+            # no reduce: the cluster properties inline (a call per cluster costs a fifth)
+            for j, count, ident, x, y in zip(
+                where.tolist(),
+                counts[where].tolist(),
+                level.ident[found[where]].tolist(),
+                lng[where].tolist(),
+                lat[where].tolist(),
+                strict=True,
+            ):
+                out[j] = {
+                    "type": "Feature",
+                    "properties": {
+                        "cluster": True,
+                        "cluster_id": ident,
+                        "point_count": count,
+                        "point_count_abbreviated": count if count < 1000 else _abbreviate(count),
+                    },
+                    "geometry": {"type": "Point", "coordinates": [x, y]},
+                    "id": ident,
+                }
+        else:
+            for j, count, ident, pi, x, y in zip(
+                where.tolist(),
+                counts[where].tolist(),
+                level.ident[found[where]].tolist(),
+                _prop_indexes(level, found[where]),
+                lng[where].tolist(),
+                lat[where].tolist(),
+                strict=True,
+            ):
+                out[j] = {
+                    "type": "Feature",
+                    "properties": self._cluster_properties(count, ident, pi),
+                    "geometry": {"type": "Point", "coordinates": [x, y]},
+                    "id": ident,
+                }
         where = np.flatnonzero(~is_cluster)
         props = state.props
         ids = state.ids
@@ -613,7 +635,7 @@ class Clusterer:
             mx, my = self._mercator(level, found, is_cluster)
             tx = js_round(self.extent * (mx * z2 - tile_x)).tolist()
             ty = js_round(self.extent * (my * z2 - y)).tolist()
-            props = self._feature_properties(index, level, found, is_cluster)
+            props = self._feature_properties(index, level, found, is_cluster, bbox_text=True)
             idents = level.ident[found].tolist()
             rows.extend(zip(idents, tx, ty, props, strict=True))
         if not rows:
@@ -630,10 +652,16 @@ class Clusterer:
         return mx, my
 
     def _feature_properties(
-        self, index: int, level: Level, found: IntArray, is_cluster: npt.NDArray[np.bool_]
+        self,
+        index: int,
+        level: Level,
+        found: IntArray,
+        is_cluster: npt.NDArray[np.bool_],
+        bbox_text: bool = False,
     ) -> list[Props | None]:
-        """Properties of tile and viewport features: clusters with expansion zoom and bbox,
-        points with their own properties and ``point_id``."""
+        """Properties of tile and viewport features: clusters with expansion zoom and bbox
+        (a list, or its JSON text for a vector tile), points with their own properties and
+        ``point_id``."""
         state = self._state
         out: list[Props | None] = []
         idents = level.ident[found].tolist()
@@ -654,7 +682,10 @@ class Clusterer:
             if rank is not None:
                 props = self._cluster_properties(count, ident, prop_indexes[j])
                 props["expansion_zoom"] = self._expansion_zoom_cached(ident)
-                props["bbox"] = bounds[rank]
+                box = bounds[rank]
+                props["bbox"] = (
+                    f"[{box[0]!r},{box[1]!r},{box[2]!r},{box[3]!r}]" if bbox_text else box
+                )
                 out.append(props)
             else:
                 own = state.props[ident]

@@ -52,27 +52,46 @@ def _field(tag: int, payload: bytes) -> bytes:
     return _SMALL[tag] + _varint(len(payload)) + payload
 
 
-def _value(value: object) -> tuple[object, bytes] | None:
-    """The interning key and the encoded ``Value`` message of a property value."""
+def _encode_value(value: object) -> bytes | None:
+    """The ``Value`` message of a property value (None: the property is left out)."""
+    kind = type(value)
+    if kind is str:
+        return _field(0x0A, value.encode())  # type: ignore[attr-defined]
+    if kind is bool:
+        return b"\x38\x01" if value else b"\x38\x00"
     if value is None:
         return None
-    if isinstance(value, str):
-        return ("s", value), _field(0x0A, value.encode())
     if isinstance(value, bool):
-        return ("b", value), b"\x38" + _SMALL[int(value)]
+        return b"\x38\x01" if value else b"\x38\x00"
     if isinstance(value, int) and -_INT64 <= value < _UINT64:
         if value >= 0:
-            return ("i", value), b"\x28" + _varint(value)
-        return ("i", value), b"\x30" + _varint(_zigzag(value))
+            return b"\x28" + _varint(value)
+        return b"\x30" + _varint(_zigzag(value))
     if isinstance(value, float | int):
         number = float(value)
         if math.isfinite(number) and number.is_integer() and abs(number) < 2.0**63:
-            return _value(int(number))
-        return ("d", number), b"\x19" + _DOUBLE.pack(number)
+            return _encode_value(int(number))
+        return b"\x19" + _DOUBLE.pack(number)
+    if isinstance(value, str):
+        return _field(0x0A, value.encode())
     if isinstance(value, Decimal):
-        return _value(str(value))
-    text = json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
-    return _value(text)
+        return _encode_value(str(value))
+    return _encode_value(json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False))
+
+
+def _intern_key(value: object) -> object:
+    """What two equal property values share in the layer's value table (1, 1.0 and True
+    differ, as their encodings do; lists and dicts by their JSON text)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return (kind, value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
+        return (int, int(value))
+    try:
+        hash(value)
+    except TypeError:
+        return ("json", json.dumps(value, separators=(",", ":"), default=str, sort_keys=False))
+    return (type(value), value)
 
 
 def encode_point_layer(name: str, extent: int, features: Iterable[PointFeature]) -> bytes:
@@ -89,29 +108,57 @@ def encode_point_layer(name: str, extent: int, features: Iterable[PointFeature])
     keys: dict[str, int] = {}
     values: dict[object, int] = {}
     value_bytes: list[bytes] = []
+    small = _SMALL
+    varint = _varint
     parts: list[bytes] = [b"\x78\x02", _field(0x0A, name.encode())]
+    append = parts.append
     for ident, x, y, props in features:
-        tags = bytearray()
+        tags: list[int] = []
         if props:
             for key, raw in props.items():
-                encoded = _value(raw)
-                if encoded is None:
-                    continue
+                kind = type(raw)
+                vkey: object = (kind, raw) if kind is str or kind is int else _intern_key(raw)
+                v = values.get(vkey)
+                if v is None:
+                    encoded = _encode_value(raw)
+                    if encoded is None:
+                        continue
+                    v = values[vkey] = len(value_bytes)
+                    value_bytes.append(encoded)
                 k = keys.get(key)
                 if k is None:
                     k = keys[key] = len(keys)
-                v = values.get(encoded[0])
-                if v is None:
-                    v = values[encoded[0]] = len(value_bytes)
-                    value_bytes.append(encoded[1])
-                tags += _varint(k) if k >= 128 else _SMALL[k]
-                tags += _varint(v) if v >= 128 else _SMALL[v]
-        geometry = b"\x09" + _varint(_zigzag(x)) + _varint(_zigzag(y))
-        body = b"\x08" + _varint(ident) if ident is not None else b""
+                tags.append(k)
+                tags.append(v)
+        zx = (x << 1) if x >= 0 else ((-x) << 1) - 1
+        zy = (y << 1) if y >= 0 else ((-y) << 1) - 1
+        geometry = (
+            b"\x09"
+            + (small[zx] if zx < 128 else varint(zx))
+            + (small[zy] if zy < 128 else varint(zy))
+        )
         if tags:
-            body += _field(0x12, bytes(tags))
-        body += b"\x18\x01" + _field(0x22, geometry)
-        parts.append(_field(0x12, body))
+            packed = bytes(tags) if max(tags) < 128 else b"".join([varint(t) for t in tags])
+            tag_field = (
+                b"\x12"
+                + (small[len(packed)] if len(packed) < 128 else varint(len(packed)))
+                + packed
+            )
+        else:
+            tag_field = b""
+        body = b"".join(
+            (
+                b"\x08" + (small[ident] if ident < 128 else varint(ident))
+                if ident is not None
+                else b"",
+                tag_field,
+                b"\x18\x01\x22",
+                small[len(geometry)],
+                geometry,
+            )
+        )
+        size = len(body)
+        append(b"\x12" + (small[size] if size < 128 else varint(size)) + body)
     parts.extend(_field(0x1A, key.encode()) for key in keys)
     parts.extend(_field(0x22, v) for v in value_bytes)
     parts.append(b"\x28" + _varint(int(extent)))
