@@ -4,15 +4,26 @@ Usage::
 
     .venv/bin/python benchmarks/geo.py                       # 10k, 100k, 1M; uniform and city
     .venv/bin/python benchmarks/geo.py --sizes 10000,100000  # a subset
+    .venv/bin/python benchmarks/geo.py --runs 5              # loads per row (default 3)
+    .venv/bin/python benchmarks/geo.py --ten-million         # adds the 10M uniform rows (slow)
     .venv/bin/python benchmarks/geo.py --no-queries          # skip benchmarks/geo_queries.py
 
+The headline is equal work: **ready to answer any query at any zoom**. supercluster's ``load``
+builds the KD-tree of every zoom before it returns, and so does ``Clusterer.load`` by default
+(eager): for both, ready = load. For ``Clusterer(lazy=True)`` ready = load + what the first
+queries build, measured as (first world-box query at every zoom 0..17) - (the same queries
+warm). Every row also prints load alone, and the first and warm query sums at every zoom.
+
 For each size and data set (uniform over the world; "city": 200 city-sized blobs), every peer
-runs in its own subprocess on the same points (written once to benchmarks/.peers/data/): load
-time of the whole zoom pyramid 0-16 (median of 3 loads), get_clusters time at a few zooms for
-the world box and a city box (median of 3 each), and the process's peak RSS (getrusage, the
-same kernel counter for Python and Node). supercluster is npm-installed into
-benchmarks/.peers/; pysupercluster is pip-installed into its own venv there (skipped, with a
-note, when it does not build). Prints a table and writes benchmarks/results/geo.json. Ends by
+runs in its own subprocess on the same points (written once to benchmarks/.peers/data/) and
+loads ``--runs`` times; a row prints the median and the spread (min-max) of its runs, the CPU
+time of a load (median), and the process's peak RSS after the loads (getrusage, the same kernel
+counter for Python and Node), with its input in memory: numpy columns for ``load_arrays``,
+GeoJSON dicts for ``load(features)`` and for supercluster (which takes GeoJSON only). Then
+``get_clusters`` (dicts, as the peers answer) at a few zooms, world box and a city box.
+supercluster is npm-installed into benchmarks/.peers/; pysupercluster is pip-installed into its
+own venv there (skipped, with a note, when it does not build). Prints tables and writes
+benchmarks/results/geo.json (with the machine's core count and every peer's version). Ends by
 running the index/query benchmark benchmarks/geo_queries.py when it exists.
 """
 
@@ -20,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -37,51 +50,67 @@ DATA = PEERS / "data"
 RESULTS = HERE / "results" / "geo.json"
 SUPERCLUSTER = "9.1.0"
 PYSC_VENV = PEERS / "pysupercluster-venv"
-REPEATS = 3
+RUNS = 3
+MAX_ZOOM = 16
+ALL_ZOOMS = tuple(range(MAX_ZOOM + 2))  # 0..17: every level, the raw points included
 WORLD_ZOOMS = (2, 6, 10)
 CITY_ZOOMS = (10, 13, 16)
 CITIES = 200
+WORLD = [-180.0, -90.0, 180.0, 90.0]
 
 NODE_BENCH = r"""
 import fs from 'fs';
 import Supercluster from 'supercluster';
-const [path, worldZooms, cityZooms, city, repeats] = [process.argv[2],
+const [path, worldZooms, cityZooms, allZooms, city, runs, queries] = [process.argv[2],
   JSON.parse(process.argv[3]), JSON.parse(process.argv[4]), JSON.parse(process.argv[5]),
-  +process.argv[6]];
+  JSON.parse(process.argv[6]), +process.argv[7], process.argv[8] === '1'];
 const buf = fs.readFileSync(path);
 const xy = new Float64Array(buf.buffer, buf.byteOffset, buf.length / 8);
 const features = [];
 for (let i = 0; i < xy.length / 2; i++) features.push({type: 'Feature', properties: {i},
   geometry: {type: 'Point', coordinates: [xy[2 * i], xy[2 * i + 1]]}});
+const baseRss = process.memoryUsage().rss / 1048576;
 const median = a => a.slice().sort((p, q) => p - q)[a.length >> 1];
-const loads = [];
+const loads = [], cpus = [];
 let sc = null;
-for (let r = 0; r < repeats; r++) {
+for (let r = 0; r < runs; r++) {
   sc = null;
+  const c = process.cpuUsage();
   const t = performance.now();
   sc = new Supercluster({minZoom: 0, maxZoom: 16, radius: 40, extent: 512}).load(features);
   loads.push((performance.now() - t) / 1000);
+  const d = process.cpuUsage(c);
+  cpus.push((d.user + d.system) / 1e6);
 }
 const loadPeak = process.resourceUsage().maxRSS / 1024;
-const query = (box, zooms) => {
-  let total = 0, count = 0;
-  for (const z of zooms) {
-    const times = [];
-    for (let r = 0; r < repeats; r++) {
-      const t = performance.now();
-      const out = sc.getClusters(box, z);
-      times.push((performance.now() - t) / 1000);
-      count = r === 0 ? count + out.length : count;
+const world = [-180, -90, 180, 90];
+const sweep = () => { const t = performance.now();
+  for (const z of allZooms) sc.getClusters(world, z); return (performance.now() - t) / 1000; };
+const out = {loads, cpus, load_peak_rss_mb: loadPeak, base_rss_mb: baseRss,
+  version: JSON.parse(fs.readFileSync('node_modules/supercluster/package.json')).version,
+  node: process.version};
+if (queries) {
+  out.first_sweep_s = sweep();
+  out.warm_sweep_s = median([sweep(), sweep(), sweep()]);
+  const query = (box, zooms) => {
+    let total = 0, count = 0;
+    for (const z of zooms) {
+      const times = [];
+      for (let r = 0; r < 3; r++) {
+        const t = performance.now();
+        const got = sc.getClusters(box, z);
+        times.push((performance.now() - t) / 1000);
+        if (r === 0) count += got.length;
+      }
+      total += median(times);
     }
-    total += median(times);
-  }
-  return [total, count];
-};
-const [worldS, worldN] = query([-180, -90, 180, 90], worldZooms);
-const [cityS, cityN] = query(city, cityZooms);
-console.log(JSON.stringify({load_s: median(loads), loads, world_s: worldS, world_n: worldN,
-  city_s: cityS, city_n: cityN, load_peak_rss_mb: loadPeak,
-  peak_rss_mb: process.resourceUsage().maxRSS / 1024}));
+    return [total, count];
+  };
+  [out.world_s, out.world_n] = query(world, worldZooms);
+  [out.city_s, out.city_n] = query(city, cityZooms);
+}
+out.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify(out));
 """
 
 
@@ -122,10 +151,21 @@ def make_points(kind: str, n: int) -> Path:
 # --- children (each peer runs alone in its own process) -------------------------------------
 
 
-def _peak_rss_mb() -> float:
+def _rss_mb() -> tuple[float, float]:
+    """(current RSS, peak RSS) of this process, MB."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/statm") as f:
+            current = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1048576
+    except OSError:
+        current = peak
+    return current, peak
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
 
 
 def _timed_queries(call: Any, box: list[float], zooms: tuple[int, ...]) -> tuple[float, int]:
@@ -133,7 +173,7 @@ def _timed_queries(call: Any, box: list[float], zooms: tuple[int, ...]) -> tuple
     count = 0
     for z in zooms:
         times = []
-        for r in range(REPEATS):
+        for r in range(3):
             t = time.perf_counter()
             out = call(box, z)
             times.append(time.perf_counter() - t)
@@ -143,15 +183,25 @@ def _timed_queries(call: Any, box: list[float], zooms: tuple[int, ...]) -> tuple
     return total, count
 
 
-def child_ours(path: str, mode: str) -> dict[str, Any]:
+def _sweep(call: Any) -> float:
+    t = time.perf_counter()
+    for z in ALL_ZOOMS:
+        call(WORLD, z)
+    return time.perf_counter() - t
+
+
+def child_ours(path: str, mode: str, runs: int, queries: bool) -> dict[str, Any]:
     sys.path.insert(0, str(HERE.parent / "src"))
+    from creditcore._geo.cluster_kdbush import jit_kernels
     from creditcore.geo import Clusterer
 
     xy = np.fromfile(path, dtype=np.float64).reshape(-1, 2)
     lng = np.ascontiguousarray(xy[:, 0])
     lat = np.ascontiguousarray(xy[:, 1])
+    del xy
+    lazy = mode.endswith("-lazy")
     features = None
-    if mode == "features":
+    if mode.startswith("features"):
         features = [
             {
                 "type": "Feature",
@@ -160,51 +210,65 @@ def child_ours(path: str, mode: str) -> dict[str, Any]:
             }
             for i, (a, b) in enumerate(zip(lng.tolist(), lat.tolist(), strict=True))
         ]
-    loads = []
+    # numba loads its compiled kernels once per process: timed apart, not in the loads
+    t = time.perf_counter()
+    Clusterer().load_arrays(lng[:100], lat[:100]).get_clusters_arrays(WORLD, 3)
+    warmup = time.perf_counter() - t
+    base_rss, _ = _rss_mb()
+    loads: list[float] = []
+    cpus: list[float] = []
     clusterer = None
-    for _ in range(REPEATS):
+    for _ in range(runs):
         clusterer = None
+        c = time.process_time()
         t = time.perf_counter()
-        clusterer = Clusterer(min_zoom=0, max_zoom=16, radius=40, extent=512)
+        clusterer = Clusterer(min_zoom=0, max_zoom=MAX_ZOOM, radius=40, extent=512, lazy=lazy)
         if features is not None:
             clusterer.load(features)
         else:
             clusterer.load_arrays(lng, lat)
         loads.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
     assert clusterer is not None
-    world = [-180.0, -90.0, 180.0, 90.0]
-    result: dict[str, Any] = {"load_s": statistics.median(loads), "loads": loads}
-    result["load_peak_rss_mb"] = _peak_rss_mb()
-    # the first query at a zoom builds that level's KD-order index (supercluster builds its
-    # trees inside load): timed apart, then queries are timed warm like every peer's
-    t = time.perf_counter()
-    for z in sorted({*WORLD_ZOOMS, *CITY_ZOOMS}):
-        clusterer.get_clusters_arrays(world, z)
-    result["index_s"] = time.perf_counter() - t
-    result["world_s"], result["world_n"] = _timed_queries(
-        clusterer.get_clusters, world, WORLD_ZOOMS
-    )
-    result["city_s"], result["city_n"] = _timed_queries(
-        clusterer.get_clusters, city_box(), CITY_ZOOMS
-    )
-    result["world_cols_s"], _ = _timed_queries(clusterer.get_clusters_arrays, world, WORLD_ZOOMS)
-    result["city_cols_s"], _ = _timed_queries(clusterer.get_clusters_arrays, city_box(), CITY_ZOOMS)
-    result["peak_rss_mb"] = _peak_rss_mb()
+    _, load_peak = _rss_mb()
+    result: dict[str, Any] = {
+        "loads": loads,
+        "cpus": cpus,
+        "load_peak_rss_mb": load_peak,
+        "base_rss_mb": base_rss,
+        "jit": jit_kernels() is not None,
+        "warmup_s": warmup,
+    }
+    done = clusterer
+    result["first_sweep_s"] = _sweep(done.get_clusters_arrays)
+    result["warm_sweep_s"] = _median([_sweep(done.get_clusters_arrays) for _ in range(3)])
+    if queries:
+        result["world_s"], result["world_n"] = _timed_queries(done.get_clusters, WORLD, WORLD_ZOOMS)
+        result["city_s"], result["city_n"] = _timed_queries(
+            done.get_clusters, city_box(), CITY_ZOOMS
+        )
+        result["world_cols_s"], _ = _timed_queries(done.get_clusters_arrays, WORLD, WORLD_ZOOMS)
+        result["city_cols_s"], _ = _timed_queries(done.get_clusters_arrays, city_box(), CITY_ZOOMS)
+    result["peak_rss_mb"] = _rss_mb()[1]
     return result
 
 
-def child_pysupercluster(path: str) -> dict[str, Any]:
+def child_pysupercluster(path: str, runs: int, queries: bool) -> dict[str, Any]:
     import pysupercluster  # type: ignore[import-not-found]
 
     xy = np.fromfile(path, dtype=np.float64).reshape(-1, 2)
-    loads = []
+    base_rss, _ = _rss_mb()
+    loads: list[float] = []
+    cpus: list[float] = []
     index: Any = None
-    for _ in range(REPEATS):
+    for _ in range(runs):
         index = None
+        c = time.process_time()
         t = time.perf_counter()
         index = pysupercluster.SuperCluster(xy, min_zoom=0, max_zoom=16, radius=40, extent=512)
         loads.append(time.perf_counter() - t)
-    load_peak = _peak_rss_mb()
+        cpus.append(time.process_time() - c)
+    _, load_peak = _rss_mb()
     built: Any = index
 
     def query(box: list[float], z: int) -> list[Any]:
@@ -213,13 +277,24 @@ def child_pysupercluster(path: str) -> dict[str, Any]:
         )
         return clusters
 
-    result: dict[str, Any] = {"load_s": statistics.median(loads), "loads": loads}
-    result["load_peak_rss_mb"] = load_peak
-    result["world_s"], result["world_n"] = _timed_queries(
-        query, [-180.0, -90.0, 180.0, 90.0], WORLD_ZOOMS
-    )
-    result["city_s"], result["city_n"] = _timed_queries(query, city_box(), CITY_ZOOMS)
-    result["peak_rss_mb"] = _peak_rss_mb()
+    result: dict[str, Any] = {
+        "loads": loads,
+        "cpus": cpus,
+        "load_peak_rss_mb": load_peak,
+        "base_rss_mb": base_rss,
+    }
+    try:
+        from importlib.metadata import version
+
+        result["version"] = version("pysupercluster")
+    except Exception:  # the version is informative only
+        result["version"] = "unknown"
+    result["first_sweep_s"] = _sweep(query)
+    result["warm_sweep_s"] = _median([_sweep(query) for _ in range(3)])
+    if queries:
+        result["world_s"], result["world_n"] = _timed_queries(query, WORLD, WORLD_ZOOMS)
+        result["city_s"], result["city_n"] = _timed_queries(query, city_box(), CITY_ZOOMS)
+    result["peak_rss_mb"] = _rss_mb()[1]
     return result
 
 
@@ -291,80 +366,251 @@ def run_child(cmd: list[str], cwd: Path | None = None) -> dict[str, Any]:
     return result
 
 
+def _summarise(result: dict[str, Any], eager: bool) -> dict[str, Any]:
+    """Median and spread of the runs; ready-at-every-zoom for this peer."""
+    if "error" in result:
+        return result
+    loads = result["loads"]
+    out = dict(result)
+    out["load_s"] = _median(loads)
+    out["load_min_s"] = min(loads)
+    out["load_max_s"] = max(loads)
+    out["cpu_s"] = _median(result["cpus"])
+    # what the first queries build (zero for an eager index, up to noise)
+    deferred = max(0.0, result["first_sweep_s"] - result["warm_sweep_s"])
+    out["deferred_s"] = deferred
+    extra = 0.0 if eager else deferred
+    out["ready_s"] = out["load_s"] + extra
+    out["ready_min_s"] = out["load_min_s"] + extra
+    out["ready_max_s"] = out["load_max_s"] + extra
+    out["first_over_warm"] = (
+        result["first_sweep_s"] / result["warm_sweep_s"] if result["warm_sweep_s"] else math.nan
+    )
+    return out
+
+
+def clustering(args: argparse.Namespace) -> dict[str, Any]:
+    """The clustering rows: every peer on every size and data set."""
+    sizes = [int(s) for s in args.sizes.split(",")]
+    kinds = args.kinds.split(",")
+    plan = [(n, kind) for n in sizes for kind in kinds]
+    if args.ten_million:
+        plan.append((10_000_000, "uniform"))
+    sc_dir, sc_note = ensure_supercluster()
+    pysc, pysc_note = ensure_pysupercluster()
+    notes = [n for n in (sc_note and f"supercluster skipped: {sc_note}", pysc_note) if n]
+    me = str(Path(__file__).resolve())
+    rows: list[dict[str, Any]] = []
+    versions: dict[str, str] = {}
+    for n, kind in plan:
+        path = str(make_points(kind, n))
+        big = n >= 10_000_000
+        runs = 1 if big else args.runs
+        queries = "0" if big else "1"
+        peers: dict[str, tuple[dict[str, Any], bool]] = {}
+        flags = ["--path", path, "--runs", str(runs), "--queries", queries]
+        ours = [sys.executable, me, "--child"]
+        peers["creditcore load_arrays"] = (run_child([*ours, "ours-arrays", *flags]), True)
+        peers["creditcore load_arrays, lazy"] = (
+            run_child([*ours, "ours-arrays-lazy", *flags]),
+            False,
+        )
+        if not big:
+            peers["creditcore load(features)"] = (
+                run_child([*ours, "ours-features", *flags]),
+                True,
+            )
+        if sc_dir is not None:
+            sc = run_child(
+                [
+                    "node",
+                    "--max-old-space-size=16384",
+                    "bench.mjs",
+                    path,
+                    json.dumps(WORLD_ZOOMS),
+                    json.dumps(CITY_ZOOMS),
+                    json.dumps(ALL_ZOOMS),
+                    json.dumps(city_box()),
+                    str(runs),
+                    queries,
+                ],
+                cwd=sc_dir,
+            )
+            if "version" in sc:
+                versions["supercluster"] = sc["version"]
+                versions["node"] = sc["node"]
+            peers["supercluster 9.1 (node)"] = (sc, True)
+        if pysc is not None:
+            py = run_child([str(pysc), me, "--child", "pysupercluster", *flags])
+            if "version" in py:
+                versions["pysupercluster"] = py["version"]
+            peers["pysupercluster (C++)"] = (py, True)
+        for peer, (result, eager) in peers.items():
+            rows.append({"points": n, "data": kind, "peer": peer, **_summarise(result, eager)})
+            print(_line(rows[-1]), flush=True)
+    _ratios(rows)
+    print()
+    print(_ready_table(rows))
+    print()
+    print(_query_table(rows))
+    for note in notes:
+        print(f"note: {note}")
+    try:
+        import numba
+
+        versions["numba"] = numba.__version__
+    except ImportError:
+        versions["numba"] = "not installed (numpy layouts)"
+    versions["numpy"] = np.__version__
+    versions["python"] = platform.python_version()
+    return {
+        "runs": args.runs,
+        "zooms_swept": list(ALL_ZOOMS),
+        "world_zooms": WORLD_ZOOMS,
+        "city_zooms": CITY_ZOOMS,
+        "city_box": city_box(),
+        "versions": versions,
+        "notes": notes,
+        "rows": rows,
+        "scaling": _scaling(rows),
+    }
+
+
+def _ratios(rows: list[dict[str, Any]]) -> None:
+    """Each row's ready time over supercluster's and pysupercluster's, same size and data."""
+    for r in rows:
+        for peer, key in (
+            ("supercluster 9.1 (node)", "vs_supercluster"),
+            ("pysupercluster (C++)", "vs_pysupercluster"),
+        ):
+            ref = next(
+                (
+                    o
+                    for o in rows
+                    if o["peer"] == peer
+                    and o["points"] == r["points"]
+                    and o["data"] == r["data"]
+                    and "error" not in o
+                ),
+                None,
+            )
+            if ref is not None and "error" not in r:
+                r[key] = r["ready_s"] / ref["ready_s"]
+
+
+def _scaling(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Least-squares exponents of ready time and memory against points (uniform, eager)."""
+    out: dict[str, Any] = {}
+    for peer in ("creditcore load_arrays", "supercluster 9.1 (node)", "pysupercluster (C++)"):
+        pts = [r for r in rows if r["peer"] == peer and r["data"] == "uniform" and "error" not in r]
+        if len(pts) < 2:
+            continue
+        n = np.log([r["points"] for r in pts])
+        t = np.log([r["ready_s"] for r in pts])
+        mem = np.log([max(1.0, r["load_peak_rss_mb"] - r["base_rss_mb"]) for r in pts])
+        out[peer] = {
+            "points": [r["points"] for r in pts],
+            "time_exponent": float(np.polyfit(n, t, 1)[0]),
+            "memory_exponent": float(np.polyfit(n, mem, 1)[0]),
+        }
+    return out
+
+
+def _fmt(value: Any, unit: str = "s") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if unit == "s":
+        return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+    if unit == "x":
+        return f"{value:.2f}×"
+    return f"{value:.0f}"
+
+
+def _spread(r: dict[str, Any], key: str) -> str:
+    return f"{_fmt(r[key + '_s'])} ({_fmt(r[key + '_min_s'])}–{_fmt(r[key + '_max_s'])})"
+
+
+def _line(row: dict[str, Any]) -> str:
+    if "error" in row:
+        return f"{row['points']:>8} {row['data']:<8} {row['peer']:<30} ERROR {row['error'][:200]}"
+    return (
+        f"{row['points']:>8} {row['data']:<8} {row['peer']:<30} ready {_spread(row, 'ready')} s, "
+        f"load {_spread(row, 'load')} s, cpu {_fmt(row['cpu_s'])} s, "
+        f"peak after load {_fmt(row['load_peak_rss_mb'], 'mb')} MB"
+    )
+
+
+def _ready_table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| points | data | peer | ready at every zoom (s) | load alone (s) | CPU per load (s) "
+        "| first / warm sweep, zooms 0–17 (s) | vs supercluster | vs pysupercluster "
+        "| peak RSS after load (MB) |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['points']:,} | {r['data']} | {r['peer']} | error |||||||")
+            continue
+        lines.append(
+            f"| {r['points']:,} | {r['data']} | {r['peer']} | {_spread(r, 'ready')} | "
+            f"{_spread(r, 'load')} | {_fmt(r['cpu_s'])} | {_fmt(r['first_sweep_s'])} / "
+            f"{_fmt(r['warm_sweep_s'])} | {_fmt(r.get('vs_supercluster'), 'x')} | "
+            f"{_fmt(r.get('vs_pysupercluster'), 'x')} | {_fmt(r['load_peak_rss_mb'], 'mb')} |"
+        )
+    return "\n".join(lines)
+
+
+def _query_table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| points | data | peer | get_clusters world z2,6,10 (s) | city z10,13,16 (s) "
+        "| columnar world / city (s) |"
+    )
+    lines = [head, "|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r or "world_s" not in r or r["peer"].endswith("lazy"):
+            continue
+        cols = (
+            f"{_fmt(r['world_cols_s'])} / {_fmt(r['city_cols_s'])}" if "world_cols_s" in r else "-"
+        )
+        lines.append(
+            f"| {r['points']:,} | {r['data']} | {r['peer']} | {_fmt(r['world_s'])} "
+            f"({r['world_n']:,} features) | {_fmt(r['city_s'])} ({r['city_n']:,}) | {cols} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--kinds", default="uniform,city")
+    parser.add_argument("--runs", type=int, default=RUNS, help="loads per row")
+    parser.add_argument(
+        "--ten-million", action="store_true", help="add the 10M uniform rows (one run each, slow)"
+    )
     parser.add_argument("--no-queries", action="store_true", help="skip benchmarks/geo_queries.py")
     parser.add_argument("--no-tiles", action="store_true", help="skip benchmarks/geo_tiles.py")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--queries", default="1", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
+        queries = args.queries == "1"
         if args.child == "pysupercluster":
-            out = child_pysupercluster(args.path)
+            out = child_pysupercluster(args.path, args.runs, queries)
         else:
-            out = child_ours(args.path, args.child.removeprefix("ours-"))
+            out = child_ours(args.path, args.child.removeprefix("ours-"), args.runs, queries)
         print(json.dumps(out))
         return
 
-    sizes = [int(s) for s in args.sizes.split(",")]
-    kinds = args.kinds.split(",")
-    sc_dir, sc_note = ensure_supercluster()
-    pysc, pysc_note = ensure_pysupercluster()
-    notes = [n for n in (sc_note and f"supercluster skipped: {sc_note}", pysc_note) if n]
-    me = str(Path(__file__).resolve())
-    rows: list[dict[str, Any]] = []
-    for n in sizes:
-        for kind in kinds:
-            path = str(make_points(kind, n))
-            peers: dict[str, dict[str, Any]] = {}
-            peers["creditcore (arrays)"] = run_child(
-                [sys.executable, me, "--child", "ours-arrays", "--path", path]
-            )
-            peers["creditcore (features)"] = run_child(
-                [sys.executable, me, "--child", "ours-features", "--path", path]
-            )
-            if sc_dir is not None:
-                peers["supercluster 9.1 (node)"] = run_child(
-                    [
-                        "node",
-                        "--max-old-space-size=8192",
-                        "bench.mjs",
-                        path,
-                        json.dumps(WORLD_ZOOMS),
-                        json.dumps(CITY_ZOOMS),
-                        json.dumps(city_box()),
-                        str(REPEATS),
-                    ],
-                    cwd=sc_dir,
-                )
-            if pysc is not None:
-                peers["pysupercluster (C++)"] = run_child(
-                    [str(pysc), me, "--child", "pysupercluster", "--path", path]
-                )
-            for peer, result in peers.items():
-                rows.append({"points": n, "data": kind, "peer": peer, **result})
-                print(_line(rows[-1]), flush=True)
-
-    print()
-    print(_table(rows))
-    for note in notes:
-        print(f"note: {note}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
+    payload: dict[str, Any] = {
         "command": " ".join([".venv/bin/python", "benchmarks/geo.py", *sys.argv[1:]]),
-        "repeats": REPEATS,
-        "world_zooms": WORLD_ZOOMS,
-        "city_zooms": CITY_ZOOMS,
-        "city_box": city_box(),
-        "machine": {"cpus": os.cpu_count()},
-        "notes": notes,
-        "rows": rows,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
+    payload["clustering"] = clustering(args)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(payload, indent=2))
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")
 
@@ -381,47 +627,6 @@ def main() -> None:
     if not args.no_tiles and tiles.exists():
         print("\nrunning benchmarks/geo_tiles.py", flush=True)
         subprocess.run([sys.executable, str(tiles), "--points", str(max(sizes))], check=False)
-
-
-def _fmt(value: Any, unit: str = "s") -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return f"{value:.3f}" if value < 10 else f"{value:.1f}"
-    return f"{value:.0f}"
-
-
-def _line(row: dict[str, Any]) -> str:
-    if "error" in row:
-        return f"{row['points']:>8} {row['data']:<8} {row['peer']:<24} ERROR {row['error'][:200]}"
-    return (
-        f"{row['points']:>8} {row['data']:<8} {row['peer']:<24} load {_fmt(row['load_s'])} s, "
-        f"peak after load {_fmt(row['load_peak_rss_mb'], 'mb')} MB"
-    )
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    head = (
-        "| points | data | peer | load (s) | get_clusters world z2,6,10 (s) | city z10,13,16 (s) "
-        "| columnar world / city (s) | first-query indexes (s) "
-        "| peak RSS after load / overall (MB) |"
-    )
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['points']:,} | {r['data']} | {r['peer']} | error | | | | | |")
-            continue
-        cols = (
-            f"{_fmt(r['world_cols_s'])} / {_fmt(r['city_cols_s'])}" if "world_cols_s" in r else "-"
-        )
-        lines.append(
-            f"| {r['points']:,} | {r['data']} | {r['peer']} | {_fmt(r['load_s'])} | "
-            f"{_fmt(r['world_s'])} ({r['world_n']:,} features) | {_fmt(r['city_s'])} "
-            f"({r['city_n']:,}) | {cols} | {_fmt(r.get('index_s'))} | "
-            f"{_fmt(r['load_peak_rss_mb'], 'mb')} / "
-            f"{_fmt(r['peak_rss_mb'], 'mb')} |"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from creditcore._exceptions import InvalidCoordinates, InvalidFeature, InvalidInput, UnknownCluster
+from creditcore._geo import cluster_kdbush, cluster_query
+from creditcore._geo.cluster_kdbush import jit_kernels, walk_orders
 from creditcore.geo import Clusterer
 
 Record = tuple[int, int, int, int]  # x, y, point count, point index or cluster id
@@ -447,3 +449,75 @@ def test_queries_before_any_load_are_empty() -> None:
     assert ours.get_tile(0, 0, 0) is None
     with pytest.raises(UnknownCluster):
         ours.get_children(0)
+
+
+# --- the KD layout: numpy lockstep and compiled kernels against the sequential KDBush ---------
+
+coordinate_spans = st.sampled_from([2, 50, 2**29])  # ties everywhere .. almost none
+
+
+@settings(max_examples=30)  # the sequential oracle is slow; 30 cases cover both selections
+@given(
+    sizes=st.lists(st.integers(0, 1300), min_size=1, max_size=4),
+    span=coordinate_spans,
+    node_size=st.sampled_from([2, 3, 8, 64]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_layouts_of_many_levels_at_once_are_kdbush_s(
+    sizes: list[int], span: int, node_size: int, seed: int
+) -> None:
+    # ranges above 600 records take Floyd-Rivest's sampled selection, the rest plain Hoare
+    rng = np.random.default_rng(seed)
+    xs = [rng.integers(-span, span, n).astype(np.int32) for n in sizes]
+    ys = [rng.integers(-span, span, n).astype(np.int32) for n in sizes]
+    engines = [False] + ([True] if jit_kernels() is not None else [])
+    for jit in engines:
+        walks = walk_orders(xs, ys, node_size, jit=jit)
+        for x, y, walk in zip(xs, ys, walks, strict=True):
+            expected = kd_walk(list(zip(x.tolist(), y.tolist(), strict=True)), node_size)
+            assert walk.tolist() == expected, f"jit={jit}"
+
+
+def _answers(ours: Clusterer) -> list[Any]:
+    out: list[Any] = []
+    for z in range(ours.min_zoom, ours.max_zoom + 2):
+        got = ours.get_clusters_arrays(WORLD, z)
+        out.append((z, got.cluster_id.tolist(), got.point_index.tolist()))
+        out.append(ours.get_clusters_arrays([13.0, 52.3, 13.5, 52.6], z).point_count.tolist())
+        for cid in got.cluster_id[got.is_cluster][:20].tolist():
+            out.append([f.get("id") for f in ours.get_children(cid)])
+            out.append([f["properties"]["i"] for f in ours.get_leaves(cid, limit=7, offset=3)])
+    tile = ours.get_tile(9, 274, 167)
+    out.append(None if tile is None else [f["geometry"] for f in tile["features"]])
+    return out
+
+
+@pytest.fixture
+def city_points() -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    rng = np.random.default_rng(21)
+    lng = np.concatenate((13.4 + rng.normal(0, 0.05, 3000), rng.uniform(-180, 180, 1000)))
+    lat = np.concatenate((52.5 + rng.normal(0, 0.03, 3000), rng.uniform(-85, 85, 1000)))
+    return lng, lat, [{"i": i} for i in range(lng.size)]
+
+
+def test_a_lazy_load_answers_exactly_as_the_eager_default(
+    city_points: tuple[np.ndarray, np.ndarray, list[dict[str, Any]]],
+) -> None:
+    lng, lat, props = city_points
+    eager = Clusterer(min_points=3).load_arrays(lng, lat, props)
+    lazy = Clusterer(min_points=3, lazy=True).load_arrays(lng, lat, props)
+    levels = {id(level): level for level in eager._state.levels.values()}.values()
+    assert all(level.walked for level in levels), "load builds every level's layout"
+    assert not any(level.walked for level in lazy._state.levels.values())
+    assert _answers(lazy) == _answers(eager)
+
+
+def test_without_numba_the_numpy_layouts_give_the_same_answers(
+    city_points: tuple[np.ndarray, np.ndarray, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lng, lat, props = city_points
+    expected = _answers(Clusterer().load_arrays(lng, lat, props))
+    monkeypatch.setattr(cluster_kdbush, "jit_kernels", lambda: None)
+    monkeypatch.setattr(cluster_query, "jit_kernels", lambda: None)
+    assert _answers(Clusterer().load_arrays(lng, lat, props)) == expected

@@ -34,7 +34,7 @@ from creditcore._geo.cluster_mercator import (
     x_lng,
     y_lat,
 )
-from creditcore._geo.cluster_pyramid import Level, Reducer, build_pyramid
+from creditcore._geo.cluster_pyramid import Level, Reducer, build_pyramid, walk_levels
 from creditcore._geo.cluster_query import children_of, range_query
 from creditcore._geo.coordinates import check_columns
 from creditcore._geo.features import parse_point_features
@@ -174,6 +174,12 @@ class Clusterer:
             cluster's, in place (for example a sum of budgets). Without it clusters carry only
             the cluster properties.
         generate_id: In :meth:`get_tile`, give points their position as ``id``.
+        lazy: Leave each zoom level's KD-tree layout to the first query that needs it. By
+            default :meth:`load` builds every level's layout, as supercluster's ``load``
+            builds its trees, so that any query at any zoom is answered at warm speed. A lazy
+            load returns sooner and the first query at a zoom pays for that level (tens of
+            milliseconds per million records with numba, about a second without): for
+            callers that reload often and query few zooms.
 
     Raises:
         InvalidInput: An option of the wrong type or out of range, naming it.
@@ -190,6 +196,7 @@ class Clusterer:
         map: Callable[[Props], Props] | None = None,
         reduce: Callable[[Props, Props], object] | None = None,
         generate_id: bool = False,
+        lazy: bool = False,
     ) -> None:
         max_zoom = _int_option(max_zoom, "max_zoom", 0)
         min_zoom = _int_option(min_zoom, "min_zoom", 0)
@@ -212,6 +219,7 @@ class Clusterer:
         self.map = map
         self.reduce = reduce
         self.generate_id = bool(generate_id)
+        self.lazy = bool(lazy)
         self._state = self._build(np.empty(0), np.empty(0), None, [])
 
     # --- loading --------------------------------------------------------------------------------
@@ -289,6 +297,8 @@ class Clusterer:
             reducer=reducer,
             node_size=self.node_size,
         )
+        if not self.lazy:
+            walk_levels(levels, self.node_size)
         return _Loaded(levels, px, py, ids, props, cluster_props, lng, lat)
 
     # --- queries --------------------------------------------------------------------------------

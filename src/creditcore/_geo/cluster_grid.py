@@ -25,7 +25,7 @@ __all__ = ["Crowd", "Pairs", "concat_ranges", "neighbour_pairs"]
 IntArray = npt.NDArray[np.int64]
 
 _HALF = 1 << 29
-_CHUNK = 1 << 22  # candidate pairs examined per numpy pass
+_CHUNK = 1 << 20  # candidate pairs examined per numpy pass
 _FEW_DUPLICATES = 1024  # up to this many, duplicates stay in the grid and lose their pairs
 _CROWDED = 64  # a cell with more records than this pairs with crowded cells only on demand
 

@@ -20,10 +20,19 @@ import numpy.typing as npt
 
 from creditcore._geo.cluster_greedy import seeds_and_owners
 from creditcore._geo.cluster_grid import neighbour_pairs
-from creditcore._geo.cluster_kdbush import walk_rank
+from creditcore._geo.cluster_kdbush import walk_orders
 from creditcore._geo.cluster_mercator import SCALE, to_int32
 
-__all__ = ["Level", "Reducer", "build_pyramid", "radius_units", "walk_order_rank"]
+__all__ = [
+    "Level",
+    "Reducer",
+    "build_pyramid",
+    "kd_coordinates",
+    "radius_units",
+    "walk_level",
+    "walk_levels",
+    "walk_order_rank",
+]
 
 IntArray = npt.NDArray[np.int64]
 IdArray = npt.NDArray[np.int32] | npt.NDArray[np.int64]
@@ -32,7 +41,12 @@ Props = dict[str, Any]
 
 @dataclass(slots=True)
 class Level:
-    """The records of one zoom level, in supercluster's order.
+    """The records of one zoom level, in supercluster's order, then in KD walk order.
+
+    While the pyramid is built, a level's columns are in supercluster's level order (the
+    order its greedy pass visits them; a cluster's id holds its position in it). Once
+    :func:`walk_level` has run (``walked``), every column is in KD walk order instead: the
+    order supercluster's KD-tree returns records, so an answer is its positions, ascending.
 
     Attributes:
         x: Encoded x (int32 scale of 2**30).
@@ -50,6 +64,7 @@ class Level:
     ident: IdArray
     prop: npt.NDArray[np.int32] | None
     parent: IdArray | None = field(init=False, default=None)
+    walked: bool = field(init=False, default=False)
     cache: dict[str, Any] = field(init=False, default_factory=dict)
 
     @property
@@ -132,6 +147,7 @@ def _cluster_level(
         # supercluster emits them in its KD-tree's order (a radius query around the seed)
         walk = walk_order_rank(level, node_size)
         rank = np.concatenate((np.zeros(keep_seed.size, dtype=np.int64), walk[loose] + 1))
+        del walk
         order = np.lexsort((rank, group))
         src = np.concatenate((keep_seed, loose))[order]
     else:
@@ -180,14 +196,82 @@ def _cluster_level(
     return Level(x=nx, y=ny, count=ncount, ident=nident, prop=nprop), next_hint
 
 
-def walk_order_rank(level: Level, node_size: int) -> npt.NDArray[np.int32]:
-    """The level's KD-tree walk ranks (supercluster's neighbour order), computed once."""
-    rank = level.cache.get("rank")
-    if rank is None:
-        rank = walk_rank(level.x, level.y, node_size)
-        level.cache["rank"] = rank
-    result: npt.NDArray[np.int32] = rank
+def kd_coordinates(level: Level) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """The coordinates the level's KD-tree is sorted by: supercluster 9's int32 grid.
+
+    (The seam for engines that keep other coordinates in their tree, such as float32.)
+    """
+    return level.x, level.y
+
+
+def _walk_of(level: Level, node_size: int) -> npt.NDArray[np.int32]:
+    """The level's records (level order) in KD walk order, computed once."""
+    walk = level.cache.get("walk")
+    if walk is None:
+        xs, ys = kd_coordinates(level)
+        (walk,) = walk_orders([xs], [ys], node_size)
+        level.cache["walk"] = walk
+    result: npt.NDArray[np.int32] = walk
     return result
+
+
+def walk_order_rank(level: Level, node_size: int) -> npt.NDArray[np.int32]:
+    """Each record's position in the level's KD walk (supercluster's neighbour order)."""
+    assert not level.walked
+    walk = _walk_of(level, node_size)
+    rank = np.empty(walk.size, dtype=np.int32)
+    rank[walk] = np.arange(walk.size, dtype=np.int32)
+    return rank
+
+
+def walk_level(level: Level, node_size: int) -> None:
+    """Put the level's columns in KD walk order (once; levels are shared between zooms)."""
+    if level.walked:
+        return
+    walk = _walk_of(level, node_size)
+    level.x = level.x[walk]
+    level.y = level.y[walk]
+    level.count = level.count[walk]
+    level.ident = level.ident[walk]
+    if level.prop is not None:
+        level.prop = level.prop[walk]
+    if level.parent is not None:
+        level.parent = level.parent[walk]
+    level.walked = True
+    level.cache.clear()
+    if level.parent is not None:
+        # children look-ups: the positions of each cluster's members, ascending (walk order)
+        joined = np.flatnonzero(level.parent >= 0)
+        by = np.argsort(level.parent[joined], kind="stable")
+        level.cache["children"] = (level.parent[joined[by]], joined[by])
+
+
+_BATCH = 1 << 22  # records per layout batch (bounds the scratch memory)
+
+
+def walk_levels(levels: dict[int, Level], node_size: int) -> None:
+    """:func:`walk_level` for every level of a pyramid, their layouts computed in batches."""
+    pending: list[Level] = []
+    seen: set[int] = set()
+    for level in levels.values():
+        if id(level) not in seen and not level.walked and "walk" not in level.cache:
+            seen.add(id(level))
+            pending.append(level)
+    batch: list[Level] = []
+    size = 0
+    for item in [*pending, None]:
+        if item is not None:
+            batch.append(item)
+            size += item.size
+        if batch and (item is None or size >= _BATCH):
+            coords = [kd_coordinates(lv) for lv in batch]
+            walks = walk_orders([c[0] for c in coords], [c[1] for c in coords], node_size)
+            for lv, walk in zip(batch, walks, strict=True):
+                lv.cache["walk"] = walk
+            batch = []
+            size = 0
+    for level in levels.values():
+        walk_level(level, node_size)
 
 
 def _reduce(
