@@ -626,6 +626,7 @@ def main() -> None:
     tiles = HERE / "geo_tiles.py"
     if not args.no_tiles and tiles.exists():
         print("\nrunning benchmarks/geo_tiles.py", flush=True)
+        sizes = [int(s) for s in args.sizes.split(",")]
         subprocess.run([sys.executable, str(tiles), "--points", str(max(sizes))], check=False)
 
 
