@@ -23,6 +23,7 @@ ever reaches a client. See docs/service.md for the endpoints and the error table
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -266,6 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gigs = GigIndex.from_geojson(json.loads(Path(config.gigs_path).read_text("utf-8")))
     else:
         gigs = GigIndex()
+    gig_lock = threading.Lock()  # GigIndex queries are not documented thread-safe (yet)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -522,7 +524,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             west, south, east, north = (float(part) for part in parts)
         except ValueError:
             raise InvalidInput(f"bbox: not four numbers: {bbox!r}", field="bbox") from None
-        return JSONResponse(to_jsonable(gigs.in_bbox(west, south, east, north, limit=limit)))
+        with gig_lock:
+            found = gigs.in_bbox(west, south, east, north, limit=limit)
+        return JSONResponse(to_jsonable(found))
 
     @app.get("/gigs/near")
     def gigs_near(
@@ -532,7 +536,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     ) -> JSONResponse:
         """Gigs within ``radius_m`` metres of a point, nearest first, with their distances."""
-        return JSONResponse(to_jsonable(gigs.near(lng, lat, radius_m, limit=limit)))
+        with gig_lock:
+            hits = gigs.near(lng, lat, radius_m, limit=limit)
+        return JSONResponse(to_jsonable(hits))
 
     # --- the problem types, and health --------------------------------------------------------
 
