@@ -23,6 +23,7 @@ ever reaches a client. See docs/service.md for the endpoints and the error table
 from __future__ import annotations
 
 import logging
+import mimetypes
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -52,7 +53,7 @@ from creditcore import (
     problem_title,
     to_jsonable,
 )
-from creditcore.geo import GigIndex
+from creditcore.geo import Clusterer, GigIndex, VectorTiles
 from creditcore.ledger import (
     AccountView,
     Balance,
@@ -71,6 +72,10 @@ from .settings import Settings
 __all__ = ["create_app"]
 
 _log = logging.getLogger("creditcore.service")
+
+EXAMPLES = Path(__file__).resolve().parents[1]
+MAP_STATIC = EXAMPLES / "map" / "static"
+MAPLIBRE = EXAMPLES / "map" / "node_modules" / "maplibre-gl" / "dist"
 
 TYPE_BASE = "/problems/"
 """Problem ``type`` URIs are ``/problems/<code>``, and ``GET`` on one describes it."""
@@ -213,6 +218,27 @@ class _BadKey(Exception):
         self.header = header
 
 
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidInput("bbox: four numbers, min_lng,min_lat,max_lng,max_lat", field="bbox")
+    try:
+        west, south, east, north = (float(part) for part in parts)
+    except ValueError:
+        raise InvalidInput(f"bbox: not four numbers: {text!r}", field="bbox") from None
+    return west, south, east, north
+
+
+def _static(root: Path, name: str) -> Response:
+    path = (root / name).resolve()
+    if root.resolve() not in path.parents or not path.is_file():
+        raise StarletteHTTPException(404)
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix in (".js", ".mjs"):
+        kind = "text/javascript"
+    return Response(path.read_bytes(), 200, media_type=kind)
+
+
 # --- the app --------------------------------------------------------------------------------------
 
 
@@ -268,6 +294,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         gigs = GigIndex()
     gig_lock = threading.Lock()  # GigIndex queries are not documented thread-safe (yet)
+    features = gigs.to_geojson()["features"]
+    clusterer = Clusterer(max_zoom=16).load(features)
+    tiles = VectorTiles(clusterer, layer="gigs")
+    lngs = [f["geometry"]["coordinates"][0] for f in features] or [0.0]
+    lats = [f["geometry"]["coordinates"][1] for f in features] or [0.0]
+    map_view = {
+        "center": [sum(lngs) / len(lngs), sum(lats) / len(lats)],
+        "zoom": 2 if len(features) > 1 else 10,
+        "maxzoom": clusterer.max_zoom + 1,
+        "layer": "gigs",
+    }
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -517,13 +554,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     ) -> JSONResponse:
         """Gigs in a box (west > east crosses the antimeridian)."""
-        parts = bbox.split(",")
-        if len(parts) != 4:
-            raise InvalidInput("bbox: four numbers, min_lng,min_lat,max_lng,max_lat", field="bbox")
-        try:
-            west, south, east, north = (float(part) for part in parts)
-        except ValueError:
-            raise InvalidInput(f"bbox: not four numbers: {bbox!r}", field="bbox") from None
+        west, south, east, north = _bbox(bbox)
         with gig_lock:
             found = gigs.in_bbox(west, south, east, north, limit=limit)
         return JSONResponse(to_jsonable(found))
@@ -539,6 +570,60 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with gig_lock:
             hits = gigs.near(lng, lat, radius_m, limit=limit)
         return JSONResponse(to_jsonable(hits))
+
+    # --- the map: vector tiles of the gigs' clusters, and the MapLibre page ------------------
+
+    @app.get("/tiles/{z}/{x}/{y}.pbf")
+    def tile(
+        z: int, x: int, y: int, if_none_match: Annotated[str | None, Header()] = None
+    ) -> Response:
+        """A Mapbox Vector Tile of the clusters (204 when empty, 304 on a matching ETag)."""
+        answer = tiles(z, x, y, if_none_match=if_none_match)
+        headers = dict(answer.headers)
+        headers.pop("Content-Length", None)  # Starlette sets it from the body
+        return Response(answer.body, answer.status, headers)
+
+    @app.get("/leaves/{cluster_id}")
+    def leaves(
+        cluster_id: int,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> JSONResponse:
+        """A cluster's gigs as a GeoJSON FeatureCollection."""
+        features = clusterer.get_leaves(cluster_id, limit=limit, offset=offset)
+        return JSONResponse({"type": "FeatureCollection", "features": features})
+
+    @app.get("/clusters")
+    def clusters(
+        bbox: Annotated[str, Query(description="min_lng,min_lat,max_lng,max_lat")], zoom: float
+    ) -> JSONResponse:
+        """The clusters of a view as a GeoJSON FeatureCollection."""
+        return JSONResponse(clusterer.viewport(_bbox(bbox), zoom))
+
+    @app.get("/config.json")
+    def map_config() -> dict[str, Any]:
+        """The map page's start view."""
+        return map_view
+
+    @app.get("/")
+    def map_page() -> Response:
+        """The MapLibre page of examples/map (its static files and MapLibre from npm)."""
+        return _static(MAP_STATIC, "index.html")
+
+    @app.get("/maplibre/{name}")
+    def maplibre(name: str) -> Response:
+        """MapLibre GL JS's own files (``npm install`` in examples/map brings them)."""
+        return _static(MAPLIBRE, name)
+
+    @app.get("/map.js")
+    def map_script() -> Response:
+        """The page's script."""
+        return _static(MAP_STATIC, "map.js")
+
+    @app.get("/style.css")
+    def map_style() -> Response:
+        """The page's style sheet."""
+        return _static(MAP_STATIC, "style.css")
 
     # --- the problem types, and health --------------------------------------------------------
 

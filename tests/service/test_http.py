@@ -541,3 +541,43 @@ def test_a_bug_in_an_endpoint_answers_500_as_a_problem(tmp_path: Path) -> None:
     document = problem(answer, 500, "internal_error")
     assert "secret internals" not in answer.text
     assert document["instance"] == "/boom"
+
+
+# --- the map: tiles and the page ----------------------------------------------------------------
+
+
+def test_vector_tiles_of_the_gigs_with_etags_and_the_map_page(client: httpx.Client) -> None:
+    import mapbox_vector_tile
+
+    world = client.get("/tiles/0/0/0.pbf")
+    assert world.status_code == 200, world.text
+    assert world.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    layers = mapbox_vector_tile.decode(world.content, default_options={"y_coord_down": True})
+    extent = layers["gigs"]["extent"]
+    inside = [  # the tile's own area (its buffer repeats gigs across the antimeridian)
+        f for f in layers["gigs"]["features"]
+        if 0 <= f["geometry"]["coordinates"][0] < extent
+    ]  # fmt: skip
+    counted = sum(int(f["properties"].get("point_count", 1)) for f in inside)
+    assert counted == len(GIGS)  # every gig once, in a cluster or alone
+    same = client.get("/tiles/0/0/0.pbf", headers={"If-None-Match": world.headers["etag"]})
+    assert (same.status_code, same.content) == (304, b"")
+    # z1 tile 1/1 is the south-east quarter: Suva is there (lng 178, lat -18)
+    assert client.get("/tiles/1/1/1.pbf").status_code == 200
+    # z3 over the far north Pacific holds no gig
+    assert client.get("/tiles/3/0/0.pbf").status_code == 204
+    problem(client.get("/tiles/1/5/0.pbf"), 422, "invalid_tile")
+    problem(client.get("/tiles/x/0/0.pbf"), 422, "invalid_request")
+
+    view = client.get("/clusters", params={"bbox": "-180,-85,180,85", "zoom": 0}).json()
+    clustered = [f for f in view["features"] if f["properties"].get("cluster")]
+    assert clustered  # Paris and Versailles are one cluster at zoom 0
+    cluster_id = clustered[0]["properties"]["cluster_id"]
+    members = client.get(f"/leaves/{cluster_id}").json()["features"]
+    assert len(members) == clustered[0]["properties"]["point_count"]
+    problem(client.get("/leaves/999999"), 404, client.get("/leaves/999999").json()["code"])
+    assert client.get("/config.json").json()["layer"] == "gigs"
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "maplibre" in page.text
+    assert client.get("/map.js").headers["content-type"].startswith("text/javascript")
