@@ -453,7 +453,9 @@ class SQLiteStore(ClosingStore):
                         pending.done = threading.Event()
             finally:
                 self._writer.release()
-        if interrupt is not None:
+        if interrupt is not None:  # raised while this thread committed
+            if isinstance(interrupt, sqlite3.Error):
+                raise _translated(interrupt, self._where()) from interrupt
             raise interrupt
         assert joined is not None
         if not joined.finished:
@@ -495,20 +497,20 @@ class SQLiteStore(ClosingStore):
     def _finish(self, group: _Group) -> BaseException | None:
         """COMMIT the group's transaction and wake its writers (call with the lock held).
 
-        Returns an interrupt (a ``BaseException`` that is not an ``Exception``) raised while
-        committing, for the calling thread to re-raise once the lock is released; the other
-        writers of the group learn only whether their write was committed.
+        Returns what was raised while committing (an ``Exception`` or an interrupt), for the
+        calling thread to re-raise once the lock is released; the other writers of the group
+        learn only whether their write was committed. When it landed after ``COMMIT`` returned
+        the group is committed; otherwise it is rolled back.
         """
         conn = self._writer_conn
-        interrupt: BaseException | None = None
+        raised: BaseException | None = None
         try:
             if conn is not None and conn.in_transaction:
                 conn.execute("COMMIT" if group.failure is None else "ROLLBACK")
             elif group.failure is None:
                 group.failure = store_errors.failed("the group transaction was lost")
         except BaseException as err:
-            if not isinstance(err, Exception):
-                interrupt = err
+            raised = err
             if conn is not None and conn.in_transaction:  # COMMIT did not happen: undo
                 if group.failure is None:
                     group.failure = err
@@ -516,7 +518,6 @@ class SQLiteStore(ClosingStore):
                     conn.execute("ROLLBACK")
                 except BaseException:
                     self._drop_writer()
-            # else: the interrupt landed after COMMIT returned: the group is committed
         finally:
             if group.failure is not None:  # what this process remembers may not be on disk
                 self._snapshots = {}
@@ -526,7 +527,7 @@ class SQLiteStore(ClosingStore):
             group.finished = True
             if group.done is not None:
                 group.done.set()
-        return interrupt
+        return raised
 
     def create_account(self, account: Account, tx: Transaction, lots: Sequence[Lot]) -> None:
         """Insert the account, its opening transaction and lots in one transaction."""
