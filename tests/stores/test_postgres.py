@@ -4,6 +4,7 @@ refuses, locking, pools, text the server cannot hold, and the skip/fail rule of 
 from __future__ import annotations
 
 import re
+import signal
 import threading
 import time
 from dataclasses import replace
@@ -559,3 +560,106 @@ def test_snapshots_read_during_writes_are_consistent(pg_store: PostgresStore) ->
         seen += 1
     thread.join()
     assert seen > 1
+
+
+# --- issue 8: whatever is raised, no lost write and no lock left --------------------------------
+
+
+def _sessions_idle_in_transaction(dsn: str, application: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+            "AND state LIKE 'idle in transaction%%'",
+            (application,),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_an_ordinary_exception_in_a_unit_of_work_loses_no_later_write(
+    pg_dsn: str, pg_schema: str
+) -> None:
+    """Issue 8, class 1: after any exception, the next write on the thread is committed."""
+    app = f"cc-lost-{pg_schema}"[:60]
+    store = PostgresStore(f"{pg_dsn} application_name={app}", schema=pg_schema)
+    ledger = Ledger(store)
+    ledger.open_account("ada", monthly_allowance=10)
+    with pytest.raises(LookupError), store.unit_of_work("ada") as uow:
+        uow.by_key("k")  # a statement ran: the transaction is open
+        raise LookupError("a bug in the caller's block, not a driver error")
+    assert _sessions_idle_in_transaction(pg_dsn, app) == 0
+    ledger.open_account("bob", monthly_allowance=1)
+    with PostgresStore(pg_dsn, schema=pg_schema) as other:  # another connection sees bob
+        assert list(other.user_ids()) == ["ada", "bob"]
+    store.close()
+    with PostgresStore(pg_dsn, schema=pg_schema) as again:  # and bob outlives the store
+        assert list(again.user_ids()) == ["ada", "bob"]
+        assert Ledger(again).consume("bob", 1).credits == 1
+
+
+def test_a_timeout_raised_while_waiting_for_the_lock_leaves_no_lock(
+    pg_dsn: str, pg_schema: str
+) -> None:
+    """Issue 8, class 2: a SIGALRM handler raises TimeoutError while consume waits for the
+    account's row lock; the session must not stay idle in transaction holding it."""
+    app = f"cc-alarm-{pg_schema}"[:60]
+    store = PostgresStore(f"{pg_dsn} application_name={app}", schema=pg_schema)
+    ledger = Ledger(store)
+    ledger.open_account("ada", monthly_allowance=10)
+    holder = psycopg.connect(pg_dsn)
+    holder.execute(
+        sql.SQL("SELECT 1 FROM {}.accounts WHERE user_id = 'ada' FOR UPDATE").format(
+            sql.Identifier(pg_schema)
+        )
+    )
+
+    def timeout(_signum: int, _frame: object) -> None:
+        raise TimeoutError("request timeout")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(TimeoutError):
+            ledger.consume("ada", 1)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        holder.rollback()
+        holder.close()
+    with PostgresStore(
+        f"{pg_dsn} options='-c lock_timeout=1000'", schema=pg_schema
+    ) as other:  # another writer gets the lock within a second
+        assert Ledger(other).consume("ada", 2).credits == 2
+    assert _sessions_idle_in_transaction(pg_dsn, app) == 0
+    assert ledger.consume("ada", 1).credits == 1  # the next call on this thread works
+    assert ledger.balance("ada").current == 7
+    assert ledger.verify("ada").ok
+    store.close()
+
+
+def test_verify_reports_no_problem_while_writers_run(pg_dsn: str, pg_schema: str) -> None:
+    """Issue 8, class 6: verify reads one consistent snapshot."""
+    store = PostgresStore(pg_dsn, schema=pg_schema)
+    ledger = Ledger(store)
+    ledger.open_account("hot", monthly_allowance=10**6)
+    stop = threading.Event()
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            tx = ledger.consume("hot", 2)
+            if n % 3 == 0:
+                ledger.refund(tx.id, 1)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for thread in writers:
+        thread.start()
+    try:
+        reports = [ledger.verify("hot") for _ in range(40)]
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join()
+    assert [r.problems for r in reports if not r.ok] == []
+    assert reports[-1].transactions > reports[0].transactions  # the writers did run meanwhile
+    store.close()

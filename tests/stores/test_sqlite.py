@@ -3,6 +3,7 @@ and a SIGKILL in the middle of a stream (files on the real disk, synchronous=FUL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,10 +12,17 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from creditcore import InsufficientCredits, SchemaVersionError, StoreError
+from creditcore import (
+    InsufficientCredits,
+    NotACreditcoreStore,
+    SchemaVersionError,
+    StoreBusy,
+    StoreError,
+)
 from creditcore.ledger import Ledger, Transaction
 from creditcore.stores.sqlite import SCHEMA_VERSION, SQLiteStore
 
@@ -245,3 +253,106 @@ def test_group_commit_keeps_good_writes_and_drops_failed_ones(tmp_path: Path) ->
         assert reopened.balance(user).current == 400 + sum(bought.values()) - sum(spent.values())
         assert reopened.verify(user).ok
     again.close()
+
+
+# --- issue 8: no raw driver error, no stuck lock -------------------------------------------------
+
+
+def test_a_write_lock_held_past_the_timeout_is_store_busy(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    with SQLiteStore(path, timeout=0.2) as store:
+        ledger = Ledger(store)
+        ledger.open_account("u", monthly_allowance=5)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holding the file's write lock
+        try:
+            with pytest.raises(StoreBusy) as busy:
+                ledger.consume("u", 1)
+            assert busy.value.context["retry_after"] > 0
+            assert isinstance(busy.value.__cause__, sqlite3.OperationalError)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert ledger.consume("u", 1).credits == 1  # the lock is free again, the store works
+        assert ledger.verify("u").ok
+
+
+def test_memory_path_is_a_working_private_store() -> None:
+    with SQLiteStore(":memory:") as store:
+        ledger = Ledger(store)
+        ledger.open_account("u", monthly_allowance=5)
+        ledger.consume("u", 2)
+        assert ledger.balance("u").current == 3
+        assert ledger.verify("u").ok
+        file = store.path
+        assert file.exists()
+    assert not file.exists()  # removed on close
+
+
+def test_a_foreign_database_with_an_accounts_table_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "foreign.db"
+    with contextlib.closing(sqlite3.connect(path)) as foreign:
+        foreign.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)")
+        foreign.commit()
+    with pytest.raises(NotACreditcoreStore, match="not a creditcore ledger"):
+        SQLiteStore(path)
+    with contextlib.closing(sqlite3.connect(path)) as foreign:  # untouched
+        tables = [r[0] for r in foreign.execute("SELECT name FROM sqlite_schema")]
+    assert tables == ["accounts"]
+
+
+def test_an_interrupt_right_after_begin_leaves_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8, class 3: the interrupt lands after BEGIN IMMEDIATE returned, before anything
+    else of the store ran (``after=True`` at the first driver call of the write)."""
+    path = tmp_path / "interrupt.db"
+
+    class Interrupting(sqlite3.Connection):
+        armed = False
+
+        def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+            cursor = sqlite3.Connection.execute(self, sql, parameters)
+            if Interrupting.armed and sql.startswith("BEGIN IMMEDIATE"):
+                Interrupting.armed = False
+                raise KeyboardInterrupt
+            return cursor
+
+    with SQLiteStore(path) as store:
+        ledger = Ledger(store)
+        ledger.open_account("u", monthly_allowance=5)
+    real = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real(*args, **kwargs, factory=Interrupting)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    with SQLiteStore(path, timeout=0.5) as store:
+        ledger = Ledger(store)
+        Interrupting.armed = True
+        with pytest.raises(KeyboardInterrupt):
+            ledger.consume("u", 1)
+        with SQLiteStore(path, timeout=0.5) as other:  # another handle writes at once
+            assert Ledger(other).consume("u", 1).credits == 1
+        assert ledger.consume("u", 1).credits == 1  # and so does this one
+        assert ledger.balance("u").current == 3
+
+
+def test_verify_reports_no_problem_while_other_processes_write(tmp_path: Path) -> None:
+    """Issue 8, class 6: verify reads the snapshot, journal, lots and holds in one read."""
+    path = tmp_path / "load.db"
+    with SQLiteStore(path) as store:
+        ledger = Ledger(store)
+        ledger.open_account("hot", monthly_allowance=10**6)
+        workers = [_spawn("stream", str(path), "hot") for _ in range(2)]
+        try:
+            for worker in workers:
+                assert worker.stdout is not None
+                worker.stdout.readline()  # it has written at least once
+            reports = [ledger.verify("hot") for _ in range(60)]
+        finally:
+            for worker in workers:
+                worker.kill()
+                worker.wait()
+        assert [r.problems for r in reports if not r.ok] == []
+        assert reports[-1].transactions > reports[0].transactions

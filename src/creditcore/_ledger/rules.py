@@ -134,14 +134,14 @@ def reversal_left(
     Raises:
         OverRefund: Nothing left (already fully refunded/revoked) or more than what is left.
     """
-    verb = "revoke" if original.kind == "purchase" else "refund"
+    verb, past = ("revoke", "revoked") if original.kind == "purchase" else ("refund", "refunded")
     done = reversed_so_far(later, original)
     left = original.credits - done
     amount = left if wanted is None else wanted
     context = {"requested": amount, "refundable": left}
     if left == 0:
         raise OverRefund(
-            f"{name} was already fully {verb}d ({done} credits); nothing is left to {verb}",
+            f"{name} was already fully {past} ({done} credits); nothing is left to {verb}",
             **context,
         )
     if amount > left:
