@@ -63,15 +63,15 @@ def test_ids_and_keys_past_the_limit_are_invalid_input_on_every_store(
     on_any.open_account("u", monthly_allowance=5)
     at_limit = "k" * 255  # MAX_ID_LENGTH, written out
     too_long = "k" * 3000
-    assert MAX_ID_LENGTH == len(at_limit)
+    assert len(at_limit) == MAX_ID_LENGTH
     on_any.purchase("u", 1, payment_id=at_limit, key=at_limit)  # the limit itself is accepted
+    calls = {
+        "user_id": lambda: on_any.open_account(too_long, monthly_allowance=1),
+        "key": lambda: on_any.consume("u", 1, key=too_long),
+        "payment_id": lambda: on_any.purchase("u", 1, payment_id=too_long),
+    }
     with pytest.raises(InvalidInput, match="at most 255") as refused:
-        if field == "user_id":
-            on_any.open_account(too_long, monthly_allowance=1)
-        elif field == "key":
-            on_any.consume("u", 1, key=too_long)
-        else:
-            on_any.purchase("u", 1, payment_id=too_long)
+        calls[field]()
     assert refused.value.context["limit"] == 255
     assert on_any.store.user_ids() == ["u"]
     assert len(on_any.store.transactions("u")) == 2
@@ -199,7 +199,7 @@ def test_refunding_or_revoking_twice_says_it_was_already_done(on_any: Ledger) ->
     on_any.revoke_purchase("pi")
     with pytest.raises(OverRefund, match="already fully revoked"):
         on_any.revoke_purchase("pi")
+    second = on_any.consume("u", 4)
+    on_any.refund(second.id, 2)
     with pytest.raises(OverRefund, match="only 2 of 4"):
-        second = on_any.consume("u", 4)
-        on_any.refund(second.id, 2)
         on_any.refund(second.id, 3)

@@ -336,3 +336,45 @@ def test_minor_units_become_exact_money(minor: int, currency: str, expected: Mon
 def test_amounts_that_are_not_minor_units_are_refused(minor: object, currency: object) -> None:
     with pytest.raises(PaymentError):
         minor_units_to_money(minor, currency)
+
+
+# -- issue 8, class 5: the header is parsed once, strictly ----------------------------------------
+
+
+def test_a_fresh_timestamp_prepended_to_a_day_old_signature_is_refused() -> None:
+    day_old = T - 86_400
+    body, header = signed(checkout_completed("evt_old", created=day_old), at=day_old)
+    with pytest.raises(SignatureVerificationError):
+        source().parse_webhook(body, header)  # stale, as it should be
+    for smuggled in (f" t={T},{header}", f"t={T},{header}", f"{header},t={T}"):
+        with pytest.raises(SignatureVerificationError):
+            source().parse_webhook(body, smuggled)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda h: h.replace("t=", "t=", 1).replace(",", "=x,", 1),  # t=<ts>=x
+        lambda h: h.replace("t=", "t=+", 1),
+        lambda h: h.replace("t=", "t= ", 1),
+        lambda h: h.replace("t=", "t=\uff11", 1),  # a full-width digit
+        lambda h: h + ",",
+        lambda h: h.replace(",", ", ", 1),
+    ],
+)
+def test_an_ambiguous_header_is_a_signature_error_not_a_crash(mangle: object) -> None:
+    body, header = signed(checkout_completed("evt_1", created=T))
+    assert callable(mangle)
+    with pytest.raises(SignatureVerificationError):
+        source().parse_webhook(body, mangle(header))
+
+
+def test_a_signed_absurd_document_is_a_payment_error() -> None:
+    nested = (
+        b'{"id":"evt_n","type":"x","created":1,"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    )
+    with pytest.raises(PaymentError, match="nested"):
+        source().parse_webhook(nested, sign(nested, timestamp=T))
+    body, header = signed(checkout_completed("evt_big", created=10**20))
+    with pytest.raises(PaymentError, match="created"):
+        source().parse_webhook(body, header)

@@ -177,16 +177,23 @@ def sqlite_faults(
 
     class Faulty(sqlite3.Connection):
         def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-            return plan.step(sql.split()[0], lambda: sqlite3.Connection.execute(self, sql, parameters))  # type: ignore[no-any-return]
+            cursor: sqlite3.Cursor = plan.step(
+                sql.split()[0], lambda: sqlite3.Connection.execute(self, sql, parameters)
+            )
+            return cursor
 
         def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
-            return plan.step("executemany", lambda: sqlite3.Connection.executemany(self, sql, parameters))  # type: ignore[no-any-return]
+            cursor: sqlite3.Cursor = plan.step(
+                "executemany", lambda: sqlite3.Connection.executemany(self, sql, parameters)
+            )
+            return cursor
 
     real = sqlite3.connect
 
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         kwargs["factory"] = Faulty
-        return real(*args, **kwargs)
+        conn: sqlite3.Connection = real(*args, **kwargs)
+        return conn
 
     monkeypatch.setattr(sqlite3, "connect", connect)
     path = tmp_path / "faults.sqlite3"

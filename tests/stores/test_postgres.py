@@ -583,9 +583,14 @@ def test_an_ordinary_exception_in_a_unit_of_work_loses_no_later_write(
     store = PostgresStore(f"{pg_dsn} application_name={app}", schema=pg_schema)
     ledger = Ledger(store)
     ledger.open_account("ada", monthly_allowance=10)
-    with pytest.raises(LookupError), store.unit_of_work("ada") as uow:
-        uow.by_key("k")  # a statement ran: the transaction is open
-        raise LookupError("a bug in the caller's block, not a driver error")
+
+    def a_bug_in_the_block() -> None:
+        with store.unit_of_work("ada") as uow:
+            uow.by_key("k")  # a statement ran: the transaction is open
+            raise LookupError("a bug in the caller's block, not a driver error")
+
+    with pytest.raises(LookupError):
+        a_bug_in_the_block()
     assert _sessions_idle_in_transaction(pg_dsn, app) == 0
     ledger.open_account("bob", monthly_allowance=1)
     with PostgresStore(pg_dsn, schema=pg_schema) as other:  # another connection sees bob

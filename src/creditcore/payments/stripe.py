@@ -202,6 +202,7 @@ class StripeSource:
             # said here: stripe-python's own text advises the *_without_verification methods,
             # which is no message for an HTTP client
             raise SignatureVerificationError("Stripe-Signature: header missing", header=None)
+        signed_at = _header_timestamp(signature_header)  # parsed once, strictly, before use
         try:
             self._stripe.WebhookSignature.verify_header(
                 text, signature_header, self._secret, tolerance=None
@@ -210,7 +211,6 @@ class StripeSource:
             raise SignatureVerificationError(
                 f"Stripe-Signature: {error}", header=signature_header
             ) from error
-        signed_at = _header_timestamp(signature_header or "")
         now = self._clock().timestamp()
         if abs(now - signed_at) > self._tolerance:
             raise SignatureVerificationError(
@@ -235,6 +235,8 @@ class StripeSource:
             document = json.loads(payload)
         except ValueError as error:
             raise PaymentError(f"payload: not JSON ({error})") from error
+        except RecursionError as error:  # a signed but absurdly nested document
+            raise PaymentError("payload: JSON nested too deeply to be a Stripe event") from error
         return self.translate(_mapping(document, "event"))
 
     def translate(self, event: Mapping[str, Any]) -> PaymentEvent:
@@ -251,7 +253,13 @@ class StripeSource:
                 f"created: expected a Unix timestamp in event {event_id}, got {created!r}",
                 event_id=event_id,
             )
-        occurred_at = datetime.fromtimestamp(created, UTC)
+        try:
+            occurred_at = datetime.fromtimestamp(created, UTC)
+        except (OverflowError, OSError, ValueError) as error:
+            raise PaymentError(
+                f"created: {created!r} is not an instant on the calendar in event {event_id}",
+                event_id=event_id,
+            ) from error
         data = _mapping(event.get("data"), "data")
         obj = _mapping(data.get("object"), "data.object")
         try:
@@ -267,12 +275,32 @@ class StripeSource:
 
 
 def _header_timestamp(header: str) -> int:
-    """The ``t=`` value of a header that Stripe's verification already accepted."""
+    """The one ``t=`` of a ``Stripe-Signature`` header, read strictly (else a 400).
+
+    The header is ``key=value`` items joined by ``,`` with no spaces; exactly one ``t`` whose
+    value is ASCII digits. Anything that could be read two ways (a second ``t``, an item with
+    spaces, ``t=<ts>=x``) is refused, so the timestamp checked here is the one Stripe signed.
+    """
+    stamps: list[str] = []
     for item in header.split(","):
-        key, _, value = item.strip().partition("=")
+        key, sep, value = item.partition("=")
+        if not sep or not key or item != item.strip() or not key.isascii() or not key.isalnum():
+            raise SignatureVerificationError(
+                f"Stripe-Signature: malformed item {item[:40]!r}", header=header[:200]
+            )
         if key == "t":
-            return int(value)
-    raise SignatureVerificationError("Stripe-Signature: no timestamp")  # pragma: no cover
+            stamps.append(value)
+    if len(stamps) != 1:
+        raise SignatureVerificationError(
+            f"Stripe-Signature: expected exactly one t=, found {len(stamps)}", header=header[:200]
+        )
+    value = stamps[0]
+    if not (value.isascii() and value.isdigit() and len(value) <= 12):
+        raise SignatureVerificationError(
+            f"Stripe-Signature: t= must be a Unix timestamp, got {value[:40]!r}",
+            header=header[:200],
+        )
+    return int(value)
 
 
 def _completion(
