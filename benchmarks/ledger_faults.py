@@ -89,7 +89,7 @@ def worker(kind: str, target: str, name: str, retry: str | None) -> None:
                 pending = None
             except KeyboardInterrupt:
                 interrupted = True  # retry the same key on the same thread and store
-            except Exception as error:  # noqa: BLE001 - reported, then the same key again
+            except Exception as error:
                 print(f"error {key} {type(error).__name__}", flush=True)
                 time.sleep(0.01)
             if interrupted:
@@ -177,7 +177,9 @@ def run_store(kind: str, *, seconds: float, workers: int, every: float, seed: in
     """One store: spawn, fault, stop, read the journal back."""
     rng = random.Random(seed)
     folder = Path(tempfile.mkdtemp(prefix="ledger-faults-"))
-    target = str(folder / "faults.sqlite3") if kind == "sqlite" else f"cc_faults_{secrets.token_hex(4)}"
+    target = (
+        str(folder / "faults.sqlite3") if kind == "sqlite" else f"cc_faults_{secrets.token_hex(4)}"
+    )
     with _open(kind, target) as store:
         Ledger(store).open_account(HOT, monthly_allowance=ALLOWANCE)
     pool = [_spawn(kind, target, f"w{i}.0", None) for i in range(workers)]
@@ -272,7 +274,7 @@ def _postgres_reachable() -> str | None:
 
         with psycopg.connect(DSN, autocommit=True) as conn:
             conn.execute("SELECT 1")
-    except Exception as error:  # noqa: BLE001 - reported as the reason the rows are missing
+    except Exception as error:
         return str(error)
     return None
 
