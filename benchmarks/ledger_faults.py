@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import select
 import signal
@@ -74,7 +75,7 @@ def worker(kind: str, target: str, name: str, retry: str | None) -> None:
     with _open(kind, target, app=f"cc-faults-{name}") as store:
         ledger = Ledger(store)
         ledger.balance(HOT)  # connected
-        print("ready", flush=True)
+        _say("ready")
         n = 0
         pending = retry
         while True:
@@ -83,17 +84,17 @@ def worker(kind: str, target: str, name: str, retry: str | None) -> None:
                 pending = f"{name}-{n}"
             key = pending
             try:
-                print(f"send {key}", flush=True)
+                _say(f"send {key}")
                 ledger.consume(HOT, 1, key=key)
-                print(f"ack {key}", flush=True)
+                _say(f"ack {key}")
                 pending = None
             except KeyboardInterrupt:
                 interrupted = True  # retry the same key on the same thread and store
             except Exception as error:
-                print(f"error {key} {type(error).__name__}", flush=True)
+                _say(f"error {key} {type(error).__name__}")
                 time.sleep(0.01)
             if interrupted:
-                print(f"interrupted {key}", flush=True)
+                _say(f"interrupted {key}")
                 interrupted = False
 
 
@@ -129,6 +130,16 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
+_LINE = re.compile(r"(ready|send|ack|interrupted|error)(?: (w\d+\.\d+-\d+))?(?: \w+)?")
+
+
+def _say(line: str) -> None:
+    """One whole line in one write (``print`` writes the text and the newline separately, and an
+    interrupt may land between them)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _spawn(kind: str, target: str, name: str, retry: str | None) -> _Worker:
     args = [sys.executable, __file__, "--worker", kind, target, name]
     if retry is not None:
@@ -148,8 +159,14 @@ def _drain(workers: list[_Worker], acked: set[str], counts: Counter[str], wait: 
         w.buffer += chunk
         *lines, w.buffer = w.buffer.split("\n")
         for line in lines:
-            verb, _, rest = line.partition(" ")
-            key = rest.split(" ")[0]
+            if os.environ.get("LEDGER_FAULTS_LOG"):
+                with open(os.environ["LEDGER_FAULTS_LOG"], "a") as log:
+                    log.write(f"{w.name} {line}\n")
+            match = _LINE.fullmatch(line)
+            if match is None:  # a line an interrupt cut short (its retry follows): not counted
+                counts["garbled"] += 1
+                continue
+            verb, key = match.group(1), match.group(2) or ""
             counts[verb] += 1
             if verb == "ready":
                 w.ready = True
@@ -257,7 +274,7 @@ def run_store(kind: str, *, seconds: float, workers: int, every: float, seed: in
         applied_twice=twice,
         verify_ok=report.ok,
         balance_ok=balance.current == ALLOWANCE - spent,
-        problems=list(report.problems[:5]),
+        problems=[*report.problems[:5], *(f"lost {k}" for k in sorted(acked - set(booked))[:5])],
     )
     if kind == "postgres":
         import psycopg
