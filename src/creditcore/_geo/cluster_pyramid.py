@@ -116,6 +116,8 @@ def _cluster_level(
     reducer: Reducer | None,
     hint: IntArray | None,
     node_size: int,
+    rounding: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.int32]] = to_int32,
+    reuse_unclustered: bool = True,
 ) -> tuple[Level | None, IntArray]:
     """Cluster ``level`` (zoom + 1) at ``zoom``.
 
@@ -135,7 +137,9 @@ def _cluster_level(
     has_members = totals > 0
     totals += count
     clustered = has_members & seed_mask & (totals >= min_points)
-    if not clustered.any():
+    if not clustered.any() and (reuse_unclustered or not (owner < n).any()):
+        # supercluster 9.1 reuses the level when no cluster forms, even where seeds below
+        # min_points reorder their neighbours; geojson-vt 7 keeps the reordered level
         return None, pairs.order
 
     # records of the new level: seeds in order; unclustered seeds carry their absorbed records
@@ -175,8 +179,8 @@ def _cluster_level(
     nident = level.ident[src]
     nprop = level.prop[src] if level.prop is not None else None
     where = np.flatnonzero(is_cluster)
-    nx[where] = to_int32(cx / tot)
-    ny[where] = to_int32(cy / tot)
+    nx[where] = rounding(cx / tot)
+    ny[where] = rounding(cy / tot)
     ncount[where] = tot.astype(np.int32)
     nident[where] = ids
 
@@ -306,8 +310,13 @@ def build_pyramid(
     extent: float,
     reducer: Reducer | None,
     node_size: int,
+    rounding: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.int32]] = to_int32,
+    reuse_unclustered: bool = True,
 ) -> dict[int, Level]:
     """Cluster every zoom from ``max_zoom`` down to ``min_zoom``.
+
+    ``rounding`` stores a cluster's weighted centre on the integer grid: truncation
+    (supercluster's Int32Array) or ``Math.round`` (@maplibre/geojson-vt 7).
 
     Returns:
         Levels by zoom, ``min_zoom`` .. ``max_zoom + 1`` (the last holds the input points);
@@ -331,7 +340,18 @@ def build_pyramid(
     for zoom in range(max_zoom, min_zoom - 1, -1):
         r = radius_units(radius, extent, zoom)
         if current.size:
-            nxt, hint = _cluster_level(current, zoom, r, min_points, n, reducer, hint, node_size)
+            nxt, hint = _cluster_level(
+                current,
+                zoom,
+                r,
+                min_points,
+                n,
+                reducer,
+                hint,
+                node_size,
+                rounding,
+                reuse_unclustered,
+            )
             if nxt is not None:
                 current = nxt
         levels[zoom] = current
