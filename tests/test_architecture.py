@@ -21,7 +21,7 @@ ADAPTERS = {
     },
     "psycopg_pool": {"stores/postgres/store.py"},
     "stripe": {"payments/stripe.py"},
-    "pandas": {"_pricing/_records.py"},
+    "pandas": {"_pricing/records.py"},
 }
 
 

@@ -60,6 +60,7 @@ from creditcore._problems import (
     problem_headers,
     problem_title,
 )
+from creditcore._public import publish
 from creditcore._wire import JSONValue, jsonable_schema, jsonable_type, to_jsonable
 
 __version__ = "0.1.0"
@@ -113,3 +114,5 @@ __all__ = [
     "problem_title",
     "to_jsonable",
 ]
+
+publish(__name__, __all__)

@@ -27,8 +27,8 @@ The tree::
     │   ├── UnknownHold
     │   ├── UnknownGig
     │   └── UnknownCluster
-    ├── Conflict                                    the request clashes with what exists
-    │   ├── DuplicateId (ValueError)                an id that must be unique is taken
+    ├── Conflict (ValueError)                       the request clashes with what exists
+    │   ├── DuplicateId                             an id that must be unique is taken
     │   └── IdempotencyConflict                     same key, different request
     ├── LedgerRuleViolation                         a ledger rule refused the request
     │   ├── InsufficientCredits
@@ -45,14 +45,25 @@ The tree::
     └── PaymentError                                a payment adapter refused an event
         └── SignatureVerificationError
 
+The builtin mixin rule: a builtin is mixed in once, on a branch (``InvalidInput``, ``NotFound``,
+``Conflict``), and every leaf inherits it; a leaf never adds a builtin of its own. Branches with
+no fitting builtin (rule violations, adapters) have none.
+
+Every error pickles and unpickles to an equal error (same class, message, ``context`` and other
+attributes), so it crosses ``multiprocessing`` and task queues intact, whatever arguments its
+constructor takes.
+
 Domain modules may add leaves to this tree; they never raise a bare builtin for a rule of the
 domain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copyreg
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
+
+from creditcore._pricing.problem import Problem
 
 __all__ = [
     "AccountInDebt",
@@ -121,6 +132,13 @@ class CreditcoreError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt without calling __init__, whose arguments differ from class to class (the
+        # builtin's default would call ``cls(message)``): a new instance with the same ``args``,
+        # then every attribute restored from the instance dict.
+        rebuild = copyreg.__newobj__  # type: ignore[attr-defined]
+        return (rebuild, (type(self), *self.args), dict(self.__dict__))
+
 
 # --- bad input ---------------------------------------------------------------------------------
 
@@ -153,17 +171,29 @@ class InvalidCatalog(InvalidInput):
     """A catalog with problems; ``problems`` lists every one of them, each with its path.
 
     Args:
-        problems: ``(path, code, message)`` triples, all of them, in document order.
+        problems: Every :class:`~creditcore.pricing.Problem`, in document order (a
+            ``(path, code, message)`` tuple is read as a problem of severity ``"error"``).
         source: Where the catalog came from (a file path), if anywhere.
+
+    Attributes:
+        problems: The problems, as a tuple of :class:`~creditcore.pricing.Problem`.
+        source: Where the catalog came from, or ``None``.
     """
 
     code = "invalid_catalog"
 
-    def __init__(self, problems: list[tuple[str, str, str]], *, source: str | None = None) -> None:
-        self.problems = list(problems)
+    def __init__(
+        self,
+        problems: Iterable[Problem | tuple[str, str, str]],
+        *,
+        source: str | None = None,
+    ) -> None:
+        self.problems: tuple[Problem, ...] = tuple(
+            item if isinstance(item, Problem) else Problem(*item) for item in problems
+        )
         self.source = source
         head = f"{source}: " if source else ""
-        lines = "; ".join(f"{path}: {message}" for path, _code, message in self.problems)
+        lines = "; ".join(f"{problem.path}: {problem.message}" for problem in self.problems)
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"{head}{count} {noun}: {lines}", problems=self.problems, source=source)
@@ -262,13 +292,13 @@ class UnknownCluster(NotFound):
 # --- conflicts ---------------------------------------------------------------------------------
 
 
-class Conflict(CreditcoreError):
+class Conflict(CreditcoreError, ValueError):
     """The request clashes with something that already exists."""
 
     code = "conflict"
 
 
-class DuplicateId(Conflict, ValueError):
+class DuplicateId(Conflict):
     """An id that must be unique is already taken (an account, an operation, a gig)."""
 
     code = "duplicate_id"

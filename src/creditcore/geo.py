@@ -12,6 +12,7 @@ from creditcore._geo.geojson import gigs_to_geojson, hits_to_geojson
 from creditcore._geo.gig import Gig, Hit
 from creditcore._geo.index import GigIndex
 from creditcore._geo.tiles import TileResponse, VectorTiles
+from creditcore._public import publish
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -29,3 +30,5 @@ __all__ = [
     "hits_to_geojson",
     "search_boxes",
 ]
+
+publish(__name__, __all__)

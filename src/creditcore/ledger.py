@@ -66,6 +66,7 @@ from creditcore._ledger.values import (
     VerifyReport,
 )
 from creditcore._limits import MAX_CREDITS, MAX_ID_LENGTH
+from creditcore._public import publish
 
 if TYPE_CHECKING:
     from creditcore.stores.memory import InMemoryStore
@@ -125,3 +126,6 @@ def __getattr__(name: str) -> object:
 
         return InMemoryStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+publish(__name__, __all__)

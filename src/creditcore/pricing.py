@@ -14,8 +14,8 @@ Example:
     Decimal('0.325')
 """
 
-from creditcore._pricing._catalog import Catalog
-from creditcore._pricing._channels import (
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.channels import (
     FREE_CHANNEL,
     SUBSCRIPTION_CHANNEL,
     Channel,
@@ -25,21 +25,15 @@ from creditcore._pricing._channels import (
     markup_of,
     price_point,
 )
-from creditcore._pricing._example import example_catalog, example_catalog_text
-from creditcore._pricing._loading import catalog_from_data, load_catalog, loads_catalog
-from creditcore._pricing._money import Money
-from creditcore._pricing._offers import LootboxOffer
-from creditcore._pricing._operations import Operation
-from creditcore._pricing._packs import CreditPack
-from creditcore._pricing._policy import (
-    MarginPolicy,
-    Problem,
-    Suggestion,
-    ValidationReport,
-    smallest_charge,
-    validate,
-)
-from creditcore._pricing._records import (
+from creditcore._pricing.example import example_catalog, example_catalog_text
+from creditcore._pricing.loading import catalog_from_data, load_catalog, loads_catalog
+from creditcore._pricing.money import Money
+from creditcore._pricing.offers import LootboxOffer
+from creditcore._pricing.operations import Operation
+from creditcore._pricing.packs import CreditPack
+from creditcore._pricing.policy import MarginPolicy
+from creditcore._pricing.problem import Problem
+from creditcore._pricing.records import (
     RatioChange,
     Record,
     RepriceDiff,
@@ -47,11 +41,12 @@ from creditcore._pricing._records import (
     to_dataframe,
     to_records,
 )
-from creditcore._pricing._report import report_rows
-from creditcore._pricing._schema import json_schema
-from creditcore._pricing._tiers import Tier
-from creditcore._pricing._toml import catalog_to_toml
-from creditcore._pricing._windows import MonthlyWindow, WeeklyWindow, Window
+from creditcore._pricing.schema import json_schema
+from creditcore._pricing.tiers import Tier
+from creditcore._pricing.toml import catalog_to_toml
+from creditcore._pricing.validation import Suggestion, ValidationReport, smallest_charge, validate
+from creditcore._pricing.windows import MonthlyWindow, WeeklyWindow, Window
+from creditcore._public import publish
 
 __all__ = [
     "FREE_CHANNEL",
@@ -85,10 +80,11 @@ __all__ = [
     "loads_catalog",
     "markup_of",
     "price_point",
-    "report_rows",
     "reprice",
     "smallest_charge",
     "to_dataframe",
     "to_records",
     "validate",
 ]
+
+publish(__name__, __all__)

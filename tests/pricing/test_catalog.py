@@ -142,7 +142,7 @@ def test_operation_with_versions_and_none_in_force_is_unknown() -> None:
 def test_overlapping_versions_are_a_duplicate() -> None:
     with pytest.raises(InvalidCatalog) as error:
         Catalog(operations=[_row(1, None, JUL), _row(2, JAN, None)])
-    assert [(p, c) for p, c, _m in error.value.problems] == [
+    assert [(p.path, p.code) for p in error.value.problems] == [
         ("operations[1].id", "duplicate_operation")
     ]
 
@@ -172,7 +172,7 @@ def test_catalog_reports_all_cross_reference_problems_with_paths() -> None:
             tiers=[Tier("A", 1, models=("kling",)), Tier("A", 2)],
             packs=[pack, CreditPack("p", "Q", 5, Money(Decimal(1), "EUR"), ("price_x",))],
         )
-    assert [(p, c) for p, c, _m in error.value.problems] == [
+    assert [(p.path, p.code) for p in error.value.problems] == [
         ("tiers[0].models[0]", "unknown_model"),
         ("tiers[1].name", "duplicate_tier"),
         ("packs[1].id", "duplicate_channel"),

@@ -8,7 +8,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditcore._pricing._exact import ceil_div, display, to_decimal
+from creditcore._pricing.exact import ceil_div, display, to_decimal
 from tests.strategies.pricing import amounts
 
 

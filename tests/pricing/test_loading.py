@@ -67,7 +67,7 @@ models = ["m-a", "kling"]
 def _problems(text: str, format: str = "toml") -> list[tuple[str, str, str]]:
     with pytest.raises(InvalidCatalog) as error:
         loads_catalog(text, format)  # type: ignore[arg-type]
-    return error.value.problems
+    return [(p.path, p.code, p.message) for p in error.value.problems]
 
 
 def test_negative_cost_unknown_model_and_duplicate_id_are_all_reported() -> None:
@@ -123,7 +123,7 @@ def test_bad_shapes_are_reported_with_paths() -> None:
     }
     with pytest.raises(InvalidCatalog) as error:
         catalog_from_data(document)
-    found = {(path, code) for path, code, _ in error.value.problems}
+    found = {(p.path, p.code) for p in error.value.problems}
     assert found == {
         ("operations[0].api_cost", "missing"),
         ("operations[0].credits", "wrong_type"),
@@ -147,7 +147,7 @@ def test_naive_validity_and_empty_periods_are_refused() -> None:
     }
     with pytest.raises(InvalidCatalog) as error:
         catalog_from_data({"operations": [naive, empty]})
-    assert [(p, c) for p, c, _ in error.value.problems] == [
+    assert [(p.path, p.code) for p in error.value.problems] == [
         ("operations[0]", "naive_datetime"),
         ("operations[1]", "empty_validity"),
     ]
@@ -239,7 +239,7 @@ def test_json_schema_describes_the_format() -> None:
 def test_non_text_is_refused_as_a_catalog_problem(text: object) -> None:
     with pytest.raises(InvalidCatalog) as caught:
         loads_catalog(text, source="f.toml")  # type: ignore[arg-type]
-    assert [code for _path, code, _message in caught.value.problems] == ["not_text"]
+    assert [p.code for p in caught.value.problems] == ["not_text"]
     assert type(text).__name__ in caught.value.message
 
 

@@ -21,6 +21,7 @@ from creditcore.pricing import (
     catalog_from_data,
     example_catalog,
     smallest_charge,
+    validate,
 )
 from tests.strategies.pricing import (
     WHOLE_CATALOG_SETTINGS,
@@ -38,9 +39,9 @@ def _gross_margin(credits: int, value: Fraction, cost: Fraction) -> Fraction:
 
 def test_nanobanana_passes_a_floor_of_five_percent_and_fails_six() -> None:
     catalog = example_catalog()
-    passing = catalog.validate(MarginPolicy(Decimal("0.05")))
+    passing = validate(catalog, MarginPolicy(Decimal("0.05")))
     assert passing.ok
-    failing = catalog.validate(MarginPolicy(Decimal("0.06")))
+    failing = validate(catalog, MarginPolicy(Decimal("0.06")))
     assert not failing.ok
     assert [(e.code, e.path) for e in failing.errors] == [
         ("gross_margin_below_floor", "operations[0]")
@@ -51,7 +52,7 @@ def test_nanobanana_passes_a_floor_of_five_percent_and_fails_six() -> None:
 def test_example_policy_suggests_three_credits_for_nanobanana() -> None:
     # Target 0.30 at 0.02/credit: c ≥ 0.038 / (0.02 × 0.7) = 2.714..., so 3 credits
     # (0.06 revenue, gross margin 0.022/0.06 = 0.3666...); 2 credits gives 0.05.
-    report = example_catalog().validate()
+    report = validate(example_catalog())
     assert report.ok
     assert [(s.operation, s.credits, s.suggested_credits) for s in report.suggestions] == [
         ("nanobanana", 2, 3)
@@ -63,12 +64,12 @@ def test_example_policy_suggests_three_credits_for_nanobanana() -> None:
 
 def test_studio_pack_warns_and_the_offers_do_not() -> None:
     # 0.59998 / 0.02 = 29.999× > 3; offers: 0.04995/0.02 = 2.4975×, 0.03998/0.02 = 1.999×.
-    report = example_catalog().validate()
+    report = validate(example_catalog())
     far = [w for w in report.warnings if w.code.endswith("_far_from_subscription")]
     assert [(w.code, w.path) for w in far] == [
         ("pack_credit_value_far_from_subscription", "packs[0]")
     ]
-    narrow = example_catalog().validate(MarginPolicy(Decimal("0.05"), channel_spread=Decimal("2")))
+    narrow = validate(example_catalog(), MarginPolicy(Decimal("0.05"), channel_spread=Decimal("2")))
     assert {w.path for w in narrow.warnings if w.code.endswith("_far_from_subscription")} == {
         "packs[0]",
         "offers[0]",
@@ -76,19 +77,21 @@ def test_studio_pack_warns_and_the_offers_do_not() -> None:
 
 
 def test_above_the_band_is_a_warning_not_an_error() -> None:
-    report = example_catalog().validate(MarginPolicy(Decimal("0"), (Decimal("0"), Decimal("0.35"))))
+    report = validate(
+        example_catalog(), MarginPolicy(Decimal("0"), (Decimal("0"), Decimal("0.35")))
+    )
     assert report.ok
     above = {w.path for w in report.warnings if w.code == "gross_margin_above_target"}
     assert above == {"operations[2]", "operations[3]"}  # 0.375 > 0.35; Seedream 0.325 is not
 
 
 def test_every_violation_is_reported_at_once() -> None:
-    report = example_catalog().validate(MarginPolicy(Decimal("0.4")))
+    report = validate(example_catalog(), MarginPolicy(Decimal("0.4")))
     assert [e.path for e in report.errors] == [f"operations[{i}]" for i in range(4)]
 
 
 def test_validation_on_a_named_channel() -> None:
-    report = example_catalog().validate(MarginPolicy(Decimal("0.9")), channel="studio-pack")
+    report = validate(example_catalog(), MarginPolicy(Decimal("0.9")), channel="studio-pack")
     assert report.channel.id == "studio-pack"
     # nanobanana on the pack: revenue 2 × 0.59998 = 1.19996, gross margin 0.96833... ≥ 0.9
     assert report.ok
@@ -136,7 +139,7 @@ def test_validation_suggests_for_exactly_the_operations_under_target(
 ) -> None:
     operation = Operation("op", "p", "m", None, "image", Money(cost), credits)
     catalog = Catalog(operations=[operation], subscription_credit_value=value)
-    report = catalog.validate(MarginPolicy(Decimal(0), target))
+    report = validate(catalog, MarginPolicy(Decimal(0), target))
     margin = _gross_margin(credits, Fraction(value), Fraction(cost))
     if margin >= Fraction(target):
         assert report.suggestions == ()
@@ -178,4 +181,4 @@ def test_validation_is_unchanged_by_reordering_the_file(
         shuffler.shuffle(entries)
         shuffled[key] = entries
     reordered = catalog_from_data(shuffled)
-    assert _summary(original.validate(), original) == _summary(reordered.validate(), reordered)
+    assert _summary(validate(original), original) == _summary(validate(reordered), reordered)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -11,20 +13,25 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from creditcore._cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATIONS, Handler
-from creditcore._exceptions import InvalidCatalog, InvalidInput, NaiveDatetime
-from creditcore._pricing._catalog import Catalog
-from creditcore._pricing._example import EXAMPLE_RESOURCE, example_catalog
-from creditcore._pricing._loading import load_catalog
-from creditcore._pricing._policy import MarginPolicy
-from creditcore._pricing._report import (
+from creditcore._cli.pricing_report import (
+    github_annotation,
+    problem_record,
     render_csv,
     render_json,
     render_table,
     render_validation,
     report_rows,
+    validation_document,
 )
-from creditcore._pricing._schema import json_schema_text
-from creditcore._pricing._toml import catalog_to_toml
+from creditcore._exceptions import CreditcoreError, InvalidCatalog, InvalidInput, NaiveDatetime
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.example import EXAMPLE_RESOURCE, example_catalog
+from creditcore._pricing.loading import load_catalog
+from creditcore._pricing.locate import Part, json_lines, line_of, toml_lines
+from creditcore._pricing.policy import MarginPolicy
+from creditcore._pricing.schema import json_schema_text
+from creditcore._pricing.toml import catalog_to_toml
+from creditcore._pricing.validation import validate
 
 __all__ = ["demo_section", "register"]
 
@@ -80,15 +87,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     sub = parser.add_subparsers(dest="pricing_command", metavar="SUBCOMMAND", required=True)
 
-    def policy_options(command: argparse.ArgumentParser) -> None:
+    def policy_options(command: argparse.ArgumentParser, *, every_channel: bool) -> None:
         command.add_argument("--floor", type=_fraction, help="gross-margin floor, e.g. 0.05")
         command.add_argument(
             "--target", type=_target, help="gross-margin target: 0.3 or a band 0.3..0.6"
         )
+        all_help = (
+            "; 'all': one row per operation on every channel (validation stays on the "
+            "lowest paid value)"
+            if every_channel
+            else ""
+        )
         command.add_argument(
             "--channel",
+            metavar="all|CHANNEL" if every_channel else "CHANNEL",
             help="credit value to judge on: subscription, a pack or offer id "
-            "(default: the lowest paid value)",
+            f"(default: the lowest paid value){all_help}",
         )
 
     report = sub.add_parser(
@@ -97,7 +111,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Print the pricing report of a catalog (the example catalog if no PATH).",
     )
     report.add_argument("path", nargs="?", type=Path, help="catalog file (.toml or .json)")
-    policy_options(report)
+    policy_options(report, every_channel=True)
     report.add_argument("--format", choices=("table", "json", "csv"), default="table")
     precision = report.add_mutually_exclusive_group()
     precision.add_argument(
@@ -109,7 +123,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     precision.add_argument(
         "--exact",
         action="store_true",
-        help="print markup and gross margin exactly (money columns are always exact)",
+        help="print markup and gross margin exactly: a decimal when it terminates, else a "
+        "fraction such as 1/19 (money columns are always exact)",
     )
     report.set_defaults(handler=_listing_problems(_report))
 
@@ -119,7 +134,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Load PATH strictly (every problem is listed) and check its margins.",
     )
     check.add_argument("path", type=Path, help="catalog file (.toml or .json)")
-    policy_options(check)
+    policy_options(check, every_channel=False)
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text for people; json (one document on stdout); github: one workflow command "
+        "per problem (::error file=...,line=...::), which GitHub Actions shows as annotations",
+    )
     check.set_defaults(handler=_listing_problems(_check))
 
     offers = sub.add_parser(
@@ -130,7 +152,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     offers.add_argument(
         "--at",
         default=None,
-        help="ISO-8601 instant with an offset, e.g. 2026-03-08T22:59-05:00 (default: now)",
+        help="ISO-8601 instant with an offset, e.g. 2026-03-08T22:59-04:00 (default: now); "
+        "each offer also prints it in its own time zone",
     )
     offers.set_defaults(handler=_listing_problems(_offers))
 
@@ -176,7 +199,7 @@ def _places(text: str) -> int:
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     catalog, label = _load(args.path)
-    report = catalog.validate(_policy(args, catalog), channel=_basis(args.channel))
+    report = validate(catalog, _policy(args, catalog), channel=_basis(args.channel))
     places: int | None = None if args.exact else args.places
     rows = report_rows(catalog, channel=args.channel, places=places)
     if args.format == "json":
@@ -195,18 +218,42 @@ def _basis(channel: str | None) -> str | None:
     return None if channel == "all" else channel
 
 
+def _label(args: argparse.Namespace) -> str:
+    path = getattr(args, "path", None)
+    return f"example catalog ({EXAMPLE_RESOURCE})" if path is None else str(path)
+
+
 def _listing_problems(handler: Handler) -> Handler:
-    """Run ``handler``; a bad catalog file exits 2 with one line per problem, not one long line."""
+    """Run ``handler``; every error names the file. A bad catalog file exits 2 with one line per
+    problem (and, for ``check --format json|github``, the problems in that form on stdout)."""
 
     def run(args: argparse.Namespace, out: TextIO) -> int:
         try:
             return handler(args, out)
         except InvalidCatalog as error:
-            where = error.source or str(getattr(args, "path", ""))
+            where = error.source or _label(args)
+            form = getattr(args, "format", "text") if args.pricing_command == "check" else "text"
+            if form == "json":
+                document = {
+                    "file": where,
+                    "ok": False,
+                    "problems": [problem_record(problem) for problem in error.problems],
+                }
+                out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            elif form == "github":
+                out.writelines(
+                    github_annotation(problem, where) + "\n" for problem in error.problems
+                )
             count = len(error.problems)
             print(f"creditcore: error: {where}: {count} problem(s)", file=sys.stderr)
-            for path, code, message in error.problems:
-                print(f"  {path}: {message} [{code}]", file=sys.stderr)
+            for problem in error.problems:  # file:line: as compilers print, for editors
+                at = where if problem.line is None else f"{where}:{problem.line}"
+                print(
+                    f"  {at}: {problem.path}: {problem.message} [{problem.code}]", file=sys.stderr
+                )
+            return EXIT_BAD_INPUT
+        except CreditcoreError as error:
+            print(f"creditcore: error: {_label(args)}: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
 
     return run
@@ -214,10 +261,30 @@ def _listing_problems(handler: Handler) -> Handler:
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     catalog, label = _load(args.path)
-    report = catalog.validate(_policy(args, catalog), channel=args.channel)
-    out.write(f"{label}: {len(catalog.operations)} operations\n")
-    out.write(render_validation(report))
+    report = validate(catalog, _policy(args, catalog), channel=args.channel)
+    if args.format == "text":
+        out.write(f"{label}: {len(catalog.operations)} operations\n")
+        out.write(render_validation(report))
+    else:
+        lines = _source_lines(args.path)
+        findings = [
+            dataclasses.replace(problem, line=line_of(lines, problem.path))
+            for problem in (*report.errors, *report.warnings)
+        ]
+        if args.format == "json":
+            document = {"file": label, **validation_document(report)}
+            document["errors"] = [problem_record(p) for p in findings if p.severity == "error"]
+            document["warnings"] = [problem_record(p) for p in findings if p.severity != "error"]
+            out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        else:
+            out.writelines(github_annotation(problem, label) + "\n" for problem in findings)
     return EXIT_OK if report.ok else EXIT_VIOLATIONS
+
+
+def _source_lines(path: Path) -> dict[tuple[Part, ...], int]:
+    """Where each path of the catalog file is written (the file loaded, so it is readable)."""
+    text = path.read_text(encoding="utf-8")
+    return json_lines(text) if path.suffix.lower() == ".json" else toml_lines(text)
 
 
 def _offers(args: argparse.Namespace, out: TextIO) -> int:
@@ -233,8 +300,10 @@ def _offers(args: argparse.Namespace, out: TextIO) -> int:
         state = "OPEN  " if window else "closed"
         until = f", closes {window[1].isoformat()}" if window else ""
         opening = offer.next_opening(at).isoformat()
+        local = at.astimezone(ZoneInfo(offer.timezone))
         out.write(
-            f"  {offer.id.ljust(width)}  {state}  {offer.credits} credits for "
+            f"  {offer.id.ljust(width)}  {state}  at {local:%a %Y-%m-%d %H:%M} {local.tzname()} "
+            f"local: {offer.credits} credits for "
             f"{offer.price}{until}; next opens {opening} ({offer.window.describe()}, "
             f"{offer.timezone})\n"
         )
@@ -254,7 +323,7 @@ def _example(args: argparse.Namespace, out: TextIO) -> int:
 def demo_section(out: TextIO) -> None:
     """Print the pricing part of the demo: the example catalog's report and its validation."""
     catalog = example_catalog()
-    report = catalog.validate()
+    report = validate(catalog)
     out.write("== Pricing: the example catalog ==\n\n")
     out.write(render_table(report_rows(catalog, places=4)))
     out.write("\n")

@@ -19,6 +19,7 @@ Example::
     # answer result.status with result.body()
 """
 
+from creditcore._public import publish
 from creditcore.payments._apply import (
     PaymentAction,
     PaymentOutcome,
@@ -54,3 +55,5 @@ __all__ = [
     "resolve_product",
     "revoked_so_far",
 ]
+
+publish(__name__, __all__)

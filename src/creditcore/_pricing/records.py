@@ -7,16 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from creditcore._exceptions import UnknownOperation
-from creditcore._pricing._channels import PricePoint, price_point
-from creditcore._pricing._money import Money, parse_decimal, require_credits
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.channels import PricePoint, price_point
+from creditcore._pricing.money import Money, parse_amount, require_credits
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from creditcore._pricing._catalog import Catalog
 
 __all__ = ["RatioChange", "Record", "RepriceDiff", "reprice", "to_dataframe", "to_records"]
 
@@ -174,9 +174,9 @@ def _pairs(before: Catalog, after: Catalog) -> list[tuple[PricePoint, PricePoint
 def reprice(
     catalog: Catalog,
     *,
-    credit_value: Decimal | str | None = None,
+    credit_value: Money | Decimal | str | Fraction | None = None,
     credits: Mapping[str, int] | None = None,
-    api_costs: Mapping[str, Decimal | str | Money] | None = None,
+    api_costs: Mapping[str, Money | Decimal | str | Fraction] | None = None,
 ) -> tuple[Catalog, RepriceDiff]:
     """A new catalog with some figures changed, and the change of both ratios per row.
 
@@ -204,12 +204,9 @@ def reprice(
                 new_credits[operation.id], f"credits[{operation.id}]", minimum=1
             )
         if operation.id in new_costs:
-            cost = new_costs[operation.id]
-            changes["api_cost"] = (
-                cost
-                if isinstance(cost, Money)
-                else Money(parse_decimal(cost, f"api_costs[{operation.id}]"), catalog.currency)
-            )
+            field = f"api_costs[{operation.id}]"
+            amount = parse_amount(new_costs[operation.id], field, catalog.currency)
+            changes["api_cost"] = Money(amount, catalog.currency)
         operations.append(dataclasses.replace(operation, **changes))
     updated: dict[str, Any] = {"operations": operations}
     if credit_value is not None:

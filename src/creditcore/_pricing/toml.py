@@ -1,4 +1,4 @@
-"""Writing a catalog as TOML in the file format of :mod:`._schema` (a tiny emitter, no dependency).
+"""Writing a catalog as TOML in the file format of :mod:`.schema` (a tiny emitter, no dependency).
 
 The output reads back (:func:`~creditcore.pricing.loads_catalog`) as an equal catalog.
 """
@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from creditcore._pricing._catalog import Catalog
-from creditcore._pricing._money import Money
-from creditcore._pricing._policy import DEFAULT_CHANNEL_SPREAD, MarginPolicy
-from creditcore._pricing._windows import WEEKDAYS, MonthlyWindow, WeeklyWindow
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.money import Money
+from creditcore._pricing.policy import DEFAULT_CHANNEL_SPREAD, MarginPolicy
+from creditcore._pricing.windows import WEEKDAYS, MonthlyWindow, WeeklyWindow
 
 __all__ = ["catalog_to_toml"]
 

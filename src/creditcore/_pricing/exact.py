@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 
-__all__ = ["SIGNIFICANT_DIGITS", "ceil_div", "display", "quantize", "to_decimal"]
+__all__ = ["SIGNIFICANT_DIGITS", "ceil_div", "display", "quantize", "terminates", "to_decimal"]
 
 SIGNIFICANT_DIGITS = 28
 """Significant digits kept when a ratio does not terminate in base 10."""
@@ -29,6 +29,11 @@ def _power_of_ten_scale(denominator: int) -> int | None:
         denominator //= 5
         fives += 1
     return max(twos, fives) if denominator == 1 else None
+
+
+def terminates(value: Fraction) -> bool:
+    """Whether ``value`` has a finite decimal expansion (its denominator divides a power of 10)."""
+    return _power_of_ten_scale(value.denominator) is not None
 
 
 def to_decimal(value: Fraction) -> Decimal:

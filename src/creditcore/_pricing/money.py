@@ -8,9 +8,10 @@ from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, Context, Deci
 from fractions import Fraction
 
 from creditcore._exceptions import InvalidAmount, InvalidMoney
-from creditcore._pricing._exact import quantize
+from creditcore._limits import MAX_CREDITS
+from creditcore._pricing.exact import quantize, terminates, to_decimal
 
-__all__ = ["Money", "parse_decimal", "require_credits"]
+__all__ = ["Money", "exact_number", "parse_amount", "parse_decimal", "require_credits"]
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
@@ -19,14 +20,16 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 def parse_decimal(value: object, field: str) -> Decimal:
-    """Read a decimal amount from a ``Decimal``, an ``int`` or a numeric string; refuse floats.
+    """Read a decimal amount from a ``Decimal``, an ``int``, a numeric string or a ``Fraction``
+    with an exact decimal form (``Fraction(1, 4)``, not ``Fraction(1, 3)``); refuse floats.
 
     Args:
         value: The amount as given.
         field: The field name, for the error message.
 
     Raises:
-        InvalidAmount: A float, a bool, a non-finite decimal, or text that is not a number.
+        InvalidAmount: A float, a bool, a non-finite decimal, text that is not a number, or a
+            fraction with no finite decimal form.
     """
     if isinstance(value, bool | float):
         raise InvalidAmount(
@@ -41,6 +44,14 @@ def parse_decimal(value: object, field: str) -> Decimal:
         result = Decimal(value)
     elif isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip()):
         result = Decimal(value.strip())
+    elif isinstance(value, Fraction):
+        if not terminates(value):
+            raise InvalidAmount(
+                f"{field}: {value} has no exact decimal form; give a Decimal or a string",
+                field=field,
+                value=value,
+            )
+        result = to_decimal(value)
     else:
         raise InvalidAmount(
             f"{field}: must be a decimal number, got {value!r}", field=field, value=value
@@ -50,11 +61,46 @@ def parse_decimal(value: object, field: str) -> Decimal:
     return result
 
 
-def require_credits(value: object, field: str, *, minimum: int = 0) -> int:
-    """Check that ``value`` is a whole number of credits (an ``int``, not a bool) ≥ ``minimum``.
+def parse_amount(value: object, field: str, currency: str | None = None) -> Decimal:
+    """Read an amount of money: a :class:`Money` (in ``currency``, when given) or anything
+    :func:`parse_decimal` reads.
 
     Raises:
-        InvalidAmount: Not an ``int``, a ``bool``, or below ``minimum``.
+        InvalidAmount: As :func:`parse_decimal`.
+        InvalidMoney: A ``Money`` in another currency than ``currency``.
+    """
+    if isinstance(value, Money):
+        if currency is not None and value.currency != currency:
+            raise InvalidMoney(
+                f"{field}: must be in {currency}, got {value}",
+                field=field,
+                value=value,
+                expected=currency,
+            )
+        return value.amount
+    return parse_decimal(value, field)
+
+
+def exact_number(value: object, field: str) -> Fraction:
+    """Read a number exactly for ratio arithmetic: a ``Fraction`` (any), a :class:`Money`'s
+    amount, or anything :func:`parse_decimal` reads.
+
+    Raises:
+        InvalidAmount: A float, a bool, or anything that is not a finite number.
+    """
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, Money):
+        return Fraction(value.amount)
+    return Fraction(parse_decimal(value, field))
+
+
+def require_credits(value: object, field: str, *, minimum: int = 0) -> int:
+    """Check that ``value`` is a whole number of credits (an ``int``, not a bool) from
+    ``minimum`` to :data:`~creditcore.ledger.MAX_CREDITS` (2⁵³ − 1, the ledger's bound).
+
+    Raises:
+        InvalidAmount: Not an ``int``, a ``bool``, below ``minimum`` or above ``MAX_CREDITS``.
     """
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidAmount(
@@ -64,10 +110,16 @@ def require_credits(value: object, field: str, *, minimum: int = 0) -> int:
         )
     if value < minimum:
         raise InvalidAmount(f"{field}: must be ≥ {minimum}, got {value}", field=field, value=value)
+    if value > MAX_CREDITS:
+        raise InvalidAmount(
+            f"{field}: must be ≤ {MAX_CREDITS} (MAX_CREDITS, 2**53 - 1), got {value}",
+            field=field,
+            value=value,
+        )
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Money:
     """An amount of money in one currency, with the full precision it was given.
 
@@ -75,7 +127,8 @@ class Money:
     unless :meth:`rounded` is called. Arithmetic across currencies is refused.
 
     Args:
-        amount: A ``Decimal`` (or an ``int``, or a numeric string); a ``float`` is refused.
+        amount: A ``Decimal``, an ``int``, a numeric string or a ``Fraction`` with an exact
+            decimal form; a ``float`` is refused.
         currency: A three-letter upper-case code (ISO 4217 style).
 
     Raises:
@@ -84,16 +137,17 @@ class Money:
     """
 
     amount: Decimal
-    currency: str = "USD"
+    currency: str
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "amount", parse_decimal(self.amount, "amount"))
-        if not isinstance(self.currency, str) or not _CURRENCY.fullmatch(self.currency):
+    def __init__(self, amount: Decimal | str | int | Fraction, currency: str = "USD") -> None:
+        object.__setattr__(self, "amount", parse_decimal(amount, "amount"))
+        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
             raise InvalidMoney(
-                f"currency: must be three upper-case letters such as 'USD', got {self.currency!r}",
+                f"currency: must be three upper-case letters such as 'USD', got {currency!r}",
                 field="currency",
-                value=self.currency,
+                value=currency,
             )
+        object.__setattr__(self, "currency", currency)
 
     @classmethod
     def zero(cls, currency: str = "USD") -> Money:

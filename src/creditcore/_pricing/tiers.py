@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from creditcore._exceptions import InvalidInput
-from creditcore._pricing._money import Money, require_credits
+from creditcore._pricing.money import Money, require_credits
 
 __all__ = ["Tier"]
 

@@ -1,8 +1,8 @@
-"""Margin policy and the validation report: every problem at once, errors apart from warnings.
+"""Validation: every operation's gross margin against a policy, all problems at once.
 
-Both bounds of a :class:`MarginPolicy` are *gross-margin* fractions (0.05 = 5 % of revenue).
-The seeds wrote their "30–60 % margin" band in markup terms; in gross margin that band is about
-0.23–0.375, and the example catalog states its own band explicitly.
+Errors (under the floor) are kept apart from warnings (under the target, over its maximum, a
+channel's credit value far from the subscription's), and every operation under the target gets
+the smallest whole charge that meets it. Comparisons are made on exact fractions.
 """
 
 from __future__ import annotations
@@ -11,119 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal
 
-from creditcore._exceptions import InvalidInput
-from creditcore._pricing._channels import Channel, PricePoint, gross_margin_of, price_point
-from creditcore._pricing._exact import ceil_div, display, to_decimal
-from creditcore._pricing._money import parse_decimal
-from creditcore._pricing._operations import Operation
+from creditcore._exceptions import InvalidAmount, InvalidInput
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.channels import Channel, PricePoint, gross_margin_of, price_point
+from creditcore._pricing.exact import ceil_div, display, to_decimal
+from creditcore._pricing.money import Money, exact_number
+from creditcore._pricing.operations import Operation
+from creditcore._pricing.policy import MarginPolicy
+from creditcore._pricing.problem import Problem
 
-if TYPE_CHECKING:
-    from creditcore._pricing._catalog import Catalog
-
-__all__ = [
-    "DEFAULT_CHANNEL_SPREAD",
-    "MarginPolicy",
-    "Problem",
-    "Suggestion",
-    "ValidationReport",
-    "smallest_charge",
-    "validate",
-]
-
-DEFAULT_CHANNEL_SPREAD = Decimal(3)
-"""A pack or offer whose credit value is over this many times (or under 1/this) the
-subscription's draws a warning."""
-
-
-def _fraction(value: object, name: str) -> Decimal:
-    number = parse_decimal(value, name)
-    if not Decimal(0) <= number < Decimal(1):
-        raise InvalidInput(f"{name}: must be ≥ 0 and < 1, got {number}", field=name, value=number)
-    return number
-
-
-@dataclass(frozen=True, slots=True, init=False)
-class MarginPolicy:
-    """The gross margins a catalog must reach.
-
-    Args:
-        floor: Lowest acceptable gross margin; an operation under it is an *error*.
-        target: The gross margin to aim for: one value (a minimum) or a ``(min, max)`` band.
-            An operation under the minimum gets a suggested charge; one over the maximum gets a
-            warning (it may be overcharging). Defaults to the floor.
-        channel_spread: How far (as a factor) a pack's or offer's credit value may stray from
-            the subscription's before a warning.
-
-    Raises:
-        InvalidInput: Bounds outside [0, 1), a float, ``floor`` above the target's minimum, or
-            a band whose maximum is below its minimum.
-    """
-
-    floor: Decimal
-    target_min: Decimal
-    target_max: Decimal | None
-    channel_spread: Decimal
-
-    def __init__(
-        self,
-        floor: Decimal | str,
-        target: Decimal | str | tuple[Decimal | str, Decimal | str] | None = None,
-        *,
-        channel_spread: Decimal | str = DEFAULT_CHANNEL_SPREAD,
-    ) -> None:
-        low = _fraction(floor, "floor")
-        if target is None:
-            target_min, target_max = low, None
-        elif isinstance(target, tuple):
-            if len(target) != 2:
-                raise InvalidInput(f"target: a band is (min, max), got {target!r}", field="target")
-            target_min = _fraction(target[0], "target.min")
-            target_max = _fraction(target[1], "target.max")
-            if target_max < target_min:
-                raise InvalidInput(
-                    f"target: maximum {target_max} is below minimum {target_min}", field="target"
-                )
-        else:
-            target_min, target_max = _fraction(target, "target"), None
-        if target_min < low:
-            raise InvalidInput(
-                f"target: minimum {target_min} is below the floor {low}", field="target"
-            )
-        spread = parse_decimal(channel_spread, "channel_spread")
-        if spread < 1:
-            raise InvalidInput(f"channel_spread: must be ≥ 1, got {spread}", field="channel_spread")
-        object.__setattr__(self, "floor", low)
-        object.__setattr__(self, "target_min", target_min)
-        object.__setattr__(self, "target_max", target_max)
-        object.__setattr__(self, "channel_spread", spread)
-
-    @property
-    def target(self) -> Decimal | tuple[Decimal, Decimal]:
-        """The target as given: a minimum, or a ``(min, max)`` band."""
-        return self.target_min if self.target_max is None else (self.target_min, self.target_max)
-
-    def describe(self) -> str:
-        """``"floor 0.05, target 0.30–0.60 (gross margin)"``."""
-        band = str(self.target_min)
-        if self.target_max is not None:
-            band += f"–{self.target_max}"
-        return f"floor {self.floor}, target {band} (gross margin)"
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One finding: a stable ``code``, where (``path``, e.g. ``operations[1]``), and a message."""
-
-    code: str
-    path: str
-    message: str
-    severity: Literal["error", "warning"] = "error"
-
-    def as_triple(self) -> tuple[str, str, str]:
-        """``(path, code, message)``."""
-        return self.path, self.code, self.message
+__all__ = ["Number", "Suggestion", "ValidationReport", "smallest_charge", "validate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,15 +71,40 @@ class ValidationReport:
         return not self.errors
 
 
-def smallest_charge(cost: Fraction, credit_value: Fraction, target: Fraction) -> int:
+Number = Decimal | str | int | Fraction
+"""A number as every pricing entry accepts it (never a float)."""
+
+
+def smallest_charge(cost: Money | Number, credit_value: Money | Number, target: Number) -> int:
     """The smallest whole credit charge ``c ≥ 1`` whose gross margin reaches ``target``.
 
     Gross margin at ``c`` credits is ``(c·v − cost)/(c·v)``; it reaches ``t`` exactly when
-    ``c ≥ cost / (v·(1 − t))``, so the answer is that bound rounded up (at least 1).
+    ``c ≥ cost / (v·(1 − t))``, so the answer is that bound rounded up (at least 1). Computed
+    exactly, whatever form the arguments take.
+
+    Args:
+        cost: The provider's cost of one call: ``Money``, ``Decimal``, a numeric string, an
+            ``int`` or a ``Fraction``; never a float.
+        credit_value: What one credit is worth, in the same forms (same currency as ``cost``
+            when both are ``Money``).
+        target: The gross margin to reach, a fraction below 1 (``Decimal``, string, ``Fraction``).
 
     Raises:
+        InvalidAmount: A float, a bool, a value that is not a number, or a negative cost.
+        InvalidMoney: ``cost`` and ``credit_value`` are ``Money`` in two currencies.
         InvalidInput: A credit value ≤ 0 or a target ≥ 1 (no charge can meet it).
     """
+    if isinstance(cost, Money) and isinstance(credit_value, Money):
+        cost._same(credit_value)  # one currency
+    exact_cost = exact_number(cost, "cost")
+    value = exact_number(credit_value, "credit_value")
+    goal = exact_number(target, "target")
+    if exact_cost < 0:
+        raise InvalidAmount(f"cost: must be ≥ 0, got {cost}", field="cost", value=cost)
+    return _smallest(exact_cost, value, goal)
+
+
+def _smallest(cost: Fraction, credit_value: Fraction, target: Fraction) -> int:
     if credit_value <= 0 or target >= 1:
         raise InvalidInput(
             f"credit_value/target: no charge meets target {target} at credit value {credit_value}",
@@ -257,16 +180,16 @@ def validate(
         if margin < floor:
             errors.append(
                 Problem(
-                    "gross_margin_below_floor",
                     path,
+                    "gross_margin_below_floor",
                     f"{operation.id}: {_describe(point)} is below the floor {rules.floor}",
                 )
             )
         elif margin < target_min:
             warnings.append(
                 Problem(
-                    "gross_margin_below_target",
                     path,
+                    "gross_margin_below_target",
                     f"{operation.id}: {_describe(point)} is below the target {rules.target_min}",
                     "warning",
                 )
@@ -274,8 +197,8 @@ def validate(
         if target_max is not None and margin > target_max:
             warnings.append(
                 Problem(
-                    "gross_margin_above_target",
                     path,
+                    "gross_margin_above_target",
                     f"{operation.id}: {_describe(point)} is above the target's maximum "
                     f"{rules.target_max} (overcharging?)",
                     "warning",
@@ -297,7 +220,7 @@ def validate(
 def _suggest(path: str, operation: Operation, basis: Channel, target: Fraction) -> Suggestion:
     cost = operation.api_cost.exact()
     value = basis.exact_credit_value
-    credits = smallest_charge(cost, value, target)
+    credits = _smallest(cost, value, target)
     revenue = credits * value
     margin = gross_margin_of(revenue, cost)
     assert margin is not None

@@ -7,8 +7,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from creditcore._exceptions import InvalidAmount, InvalidInput
-from creditcore._pricing._exact import to_decimal
-from creditcore._pricing._money import Money, require_credits
+from creditcore._pricing.exact import to_decimal
+from creditcore._pricing.money import Money, require_credits
 
 __all__ = ["CreditPack", "PricedCredits", "check_sellable"]
 

@@ -18,9 +18,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from creditcore._exceptions import InvalidInput
-from creditcore._pricing._money import parse_decimal
-from creditcore._pricing._offers import load_zone
-from creditcore._pricing._windows import parse_clock, parse_weekday_clock
+from creditcore._limits import MAX_CREDITS
+from creditcore._pricing.money import parse_decimal
+from creditcore._pricing.offers import load_zone
+from creditcore._pricing.windows import parse_clock, parse_weekday_clock
 
 __all__ = [
     "CatalogFile",
@@ -121,7 +122,10 @@ GrossMargin = Annotated[
     AfterValidator(_fraction),
 ]
 Name = Annotated[str, Field(min_length=1)]
-Credits = Annotated[int, Field(ge=1, description="Whole credits (an integer ≥ 1).")]
+Credits = Annotated[
+    int,
+    Field(ge=1, le=MAX_CREDITS, description="Whole credits (an integer from 1 to 2**53 - 1)."),
+]
 
 
 class _Spec(BaseModel):
@@ -200,7 +204,7 @@ class TierSpec(_Spec):
     """One ``[[tiers]]`` entry, lowest tier first; ``models`` are the models it adds."""
 
     name: Name
-    monthly_credits: Annotated[int, Field(ge=0)]
+    monthly_credits: Annotated[int, Field(ge=0, le=MAX_CREDITS)]
     price: Cost | None = None
     models: list[Name] = Field(default_factory=list)
 

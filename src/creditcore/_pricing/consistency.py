@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from creditcore._pricing._channels import FREE_CHANNEL, SUBSCRIPTION_CHANNEL
-from creditcore._pricing._offers import LootboxOffer
-from creditcore._pricing._operations import Operation
-from creditcore._pricing._packs import CreditPack
-from creditcore._pricing._tiers import Tier
+from creditcore._pricing.channels import FREE_CHANNEL, SUBSCRIPTION_CHANNEL
+from creditcore._pricing.offers import LootboxOffer
+from creditcore._pricing.operations import Operation
+from creditcore._pricing.packs import CreditPack
+from creditcore._pricing.tiers import Tier
 
 __all__ = ["Triple", "consistency_problems"]
 

@@ -1,4 +1,4 @@
-"""The pricing report as rows, and as a table, JSON or CSV (used by the CLI and notebooks)."""
+"""The pricing report as rows, and as a table, JSON or CSV: what ``creditcore pricing`` prints."""
 
 from __future__ import annotations
 
@@ -6,22 +6,27 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from creditcore._pricing._catalog import Catalog
-from creditcore._pricing._channels import PricePoint, price_point
-from creditcore._pricing._exact import display, quantize
-from creditcore._pricing._policy import Problem, ValidationReport
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.channels import PricePoint, price_point
+from creditcore._pricing.exact import display, quantize, terminates, to_decimal
+from creditcore._pricing.problem import Problem
+from creditcore._pricing.validation import ValidationReport
 
 __all__ = [
     "REPORT_KEYS",
     "ReportRow",
+    "exact_text",
+    "github_annotation",
+    "problem_record",
     "render_csv",
     "render_json",
     "render_table",
     "render_validation",
     "report_rows",
+    "validation_document",
 ]
 
 REPORT_KEYS = ("operation", "channel", "cost", "credits", "revenue", "markup", "gross_margin")
@@ -31,12 +36,17 @@ ReportRow = dict[str, str | int | None]
 """One report row: decimals as strings, credits as an int, ``None`` for an undefined ratio."""
 
 
-def _text(value: Decimal | None, places: int | None) -> str | None:
+def exact_text(value: Fraction) -> str:
+    """A ratio exactly: its decimal form when it terminates (``0.325``), else ``1/19``."""
+    return str(to_decimal(value)) if terminates(value) else f"{value.numerator}/{value.denominator}"
+
+
+def _text(value: Fraction | None, places: int | None) -> str | None:
     if value is None:
         return None
     if places is None:
-        return str(value)
-    return str(quantize(value, places))
+        return exact_text(value)
+    return str(quantize(to_decimal(value), places))
 
 
 def report_rows(
@@ -47,7 +57,8 @@ def report_rows(
     Args:
         catalog: The catalog.
         channel: A channel id, ``"all"``, or ``None`` for the lowest paid credit value.
-        places: Round ratios to this many decimals (half-even); ``None`` keeps them exact.
+        places: Round ratios to this many decimals (half-even); ``None`` prints them exactly
+            (a decimal when it terminates, else a fraction such as ``1/19``).
     """
     channels = list(catalog.channels) if channel == "all" else [catalog.basis_channel(channel)]
     points: list[PricePoint] = [
@@ -60,46 +71,76 @@ def report_rows(
             "cost": str(point.cost.amount),
             "credits": point.credits,
             "revenue": str(point.revenue.amount),
-            "markup": _text(point.markup, places),
-            "gross_margin": _text(point.gross_margin, places),
+            "markup": _text(point.exact_markup, places),
+            "gross_margin": _text(point.exact_gross_margin, places),
         }
         for point in points
     ]
 
 
-def _problem(problem: Problem) -> dict[str, str]:
-    return {"path": problem.path, "code": problem.code, "message": problem.message}
+def problem_record(problem: Problem) -> dict[str, str | int | None]:
+    """A problem as JSON: ``{"path", "code", "message", "severity", "line"}`` (one shape for
+    loader problems and validation findings)."""
+    return {
+        "path": problem.path,
+        "code": problem.code,
+        "message": problem.message,
+        "severity": problem.severity,
+        "line": problem.line,
+    }
+
+
+def _escape(text: str, *, property: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property else text
+
+
+def github_annotation(problem: Problem, file: str) -> str:
+    """One GitHub Actions workflow command: ``::error file=F,line=L,title=CODE::PATH: MESSAGE``."""
+    level = "error" if problem.severity == "error" else "warning"
+    properties = [f"file={_escape(file, property=True)}"]
+    if problem.line is not None:
+        properties.append(f"line={problem.line}")
+    properties.append(f"title={_escape(problem.code, property=True)}")
+    return f"::{level} {','.join(properties)}::{_escape(f'{problem.path}: {problem.message}')}"
+
+
+def validation_document(report: ValidationReport) -> dict[str, Any]:
+    """A validation as JSON: channel, credit value, policy, errors, warnings, suggestions, ok."""
+    return {
+        "channel": report.channel.id,
+        "credit_value": str(report.channel.credit_value),
+        "policy": {
+            "floor": str(report.policy.floor),
+            "target_min": str(report.policy.target_min),
+            "target_max": None
+            if report.policy.target_max is None
+            else str(report.policy.target_max),
+        },
+        "ok": report.ok,
+        "errors": [problem_record(problem) for problem in report.errors],
+        "warnings": [problem_record(problem) for problem in report.warnings],
+        "suggestions": [
+            {
+                "path": item.path,
+                "operation": item.operation,
+                "credits": item.credits,
+                "suggested_credits": item.suggested_credits,
+                "gross_margin": str(item.gross_margin),
+                "markup": None if item.markup is None else str(item.markup),
+            }
+            for item in report.suggestions
+        ],
+    }
 
 
 def render_json(rows: Sequence[ReportRow], report: ValidationReport | None) -> str:
-    """``{"channel", "credit_value", "policy", "rows", "errors", "warnings", "suggestions"}``."""
+    """``{"channel", "credit_value", "policy", "rows", "ok", "errors", "warnings", "suggestions"}``."""
     document: dict[str, Any] = {"rows": list(rows)}
     if report is not None:
-        document = {
-            "channel": report.channel.id,
-            "credit_value": str(report.channel.credit_value),
-            "policy": {
-                "floor": str(report.policy.floor),
-                "target_min": str(report.policy.target_min),
-                "target_max": None
-                if report.policy.target_max is None
-                else str(report.policy.target_max),
-            },
-            **document,
-            "errors": [_problem(problem) for problem in report.errors],
-            "warnings": [_problem(problem) for problem in report.warnings],
-            "suggestions": [
-                {
-                    "path": item.path,
-                    "operation": item.operation,
-                    "credits": item.credits,
-                    "suggested_credits": item.suggested_credits,
-                    "gross_margin": str(item.gross_margin),
-                    "markup": None if item.markup is None else str(item.markup),
-                }
-                for item in report.suggestions
-            ],
-        }
+        validation = validation_document(report)
+        head = {key: validation.pop(key) for key in ("channel", "credit_value", "policy")}
+        document = {**head, **document, **validation}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

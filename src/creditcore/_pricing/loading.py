@@ -1,18 +1,26 @@
 """Reading catalog files (TOML, JSON) with strict checks that report every problem in one run.
 
-Each entry is checked on its own against the models of :mod:`._schema`, so one bad row does
+Each entry is checked on its own against the models of :mod:`.schema`, so one bad row does
 not hide the problems of the others; then the entries that passed are checked against each
 other (duplicate ids, unknown tier models, ...). Everything found is raised together as one
-:class:`InvalidCatalog` whose ``problems`` are ``(path, code, message)`` triples.
+:class:`InvalidCatalog` whose ``problems`` are :class:`~creditcore.pricing.Problem` s in
+document order, each with its line when the catalog was read from text.
+
+Data built in Python may give money and ratios as ``Decimal``, ``Fraction`` (when it has an
+exact decimal form) or ``Money``, like every other entry point; only a *float* is refused, and a
+float of a TOML or JSON file is refused by path (it is read as a ``Decimal`` subclass that marks
+it as a float of the file, so the message can name the value as written).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -20,14 +28,17 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from creditcore._exceptions import InvalidCatalog, InvalidInput
-from creditcore._pricing._catalog import Catalog
-from creditcore._pricing._consistency import Triple, consistency_problems
-from creditcore._pricing._money import Money
-from creditcore._pricing._offers import LootboxOffer
-from creditcore._pricing._operations import Operation
-from creditcore._pricing._packs import CreditPack
-from creditcore._pricing._policy import DEFAULT_CHANNEL_SPREAD, MarginPolicy
-from creditcore._pricing._schema import (
+from creditcore._limits import MAX_CREDITS
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.consistency import Triple, consistency_problems
+from creditcore._pricing.locate import Part, document_order, json_lines, line_of, toml_lines
+from creditcore._pricing.money import Money, parse_decimal
+from creditcore._pricing.offers import LootboxOffer
+from creditcore._pricing.operations import Operation
+from creditcore._pricing.packs import CreditPack
+from creditcore._pricing.policy import DEFAULT_CHANNEL_SPREAD, MarginPolicy
+from creditcore._pricing.problem import DOCUMENT, Problem
+from creditcore._pricing.schema import (
     CatalogFile,
     OfferSpec,
     OperationSpec,
@@ -37,8 +48,8 @@ from creditcore._pricing._schema import (
     TierSpec,
     WeeklyWindowSpec,
 )
-from creditcore._pricing._tiers import Tier
-from creditcore._pricing._windows import (
+from creditcore._pricing.tiers import Tier
+from creditcore._pricing.windows import (
     MonthlyWindow,
     WeeklyWindow,
     parse_clock,
@@ -59,9 +70,63 @@ def _path(parts: Sequence[str | int]) -> str:
     return text
 
 
+class FileFloat(Decimal):
+    """A float as written in a TOML or JSON file, read exactly (so it can be refused by path)."""
+
+    __slots__ = ()
+
+
+_MONEY_KEYS = frozenset({"api_cost", "price", "credit_value", "floor", "target", "channel_spread"})
+"""Keys whose values are amounts or ratios: given as text in files, as numbers from Python."""
+
+
+def _as_text(value: object, path: str, currency: str, problems: list[Triple]) -> object:
+    """A Python number or ``Money`` where an amount is expected, as the text a file would hold."""
+    if isinstance(value, FileFloat | bool | float):
+        return value  # refused by the schema with its path ("got the float 0.5")
+    if isinstance(value, Money):
+        if value.currency != currency:
+            problems.append(
+                (path, "currency_mismatch", f"must be in {currency}, got {value.currency}")
+            )
+        return str(value.amount)
+    if isinstance(value, Decimal | Fraction):
+        try:
+            return str(parse_decimal(value, path))
+        except InvalidInput as error:
+            problems.append((path, "not_a_number", str(error).split(": ", 1)[-1]))
+            return str(value)
+    return value
+
+
+def _normalise(data: object, path: Sequence[Part], currency: str, problems: list[Triple]) -> object:
+    """``data`` with every amount given as a Python number turned into text (see above)."""
+    if isinstance(data, Mapping):
+        result: dict[object, object] = {}
+        for key, value in data.items():
+            where = [*path, str(key)]
+            if key in _MONEY_KEYS and isinstance(value, list):
+                result[key] = [
+                    _as_text(item, _path([*where, index]), currency, problems)
+                    for index, item in enumerate(value)
+                ]
+            elif key in _MONEY_KEYS:
+                result[key] = _as_text(value, _path(where), currency, problems)
+            else:
+                result[key] = _normalise(value, where, currency, problems)
+        return result
+    if isinstance(data, list):
+        return [
+            _normalise(item, [*path, index], currency, problems) for index, item in enumerate(data)
+        ]
+    return data
+
+
 def _describe_input(value: object) -> str:
-    if isinstance(value, Decimal):
+    if isinstance(value, FileFloat | float):
         return f"the float {value}"
+    if isinstance(value, Decimal | Fraction):
+        return f"{type(value).__name__} {str(value)!r}"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     return f"{type(value).__name__} {value!r}" if not isinstance(value, str) else repr(value)
@@ -111,7 +176,9 @@ def _translate(error: ErrorDetails, prefix: Sequence[str | int]) -> Triple:
     if kind == "greater_than_equal":
         return path, "too_small", f"must be ≥ {context.get('ge')}, got {value!r}"
     if kind == "less_than_equal":
-        return path, "too_large", f"must be ≤ {context.get('le')}, got {value!r}"
+        bound = context.get("le")
+        named = " (MAX_CREDITS, the ledger's bound)" if bound == MAX_CREDITS else ""
+        return path, "too_large", f"must be ≤ {bound}{named}, got {value!r}"
     if kind == "string_pattern_mismatch":
         return path, "bad_format", f"does not have the expected form, got {value!r}"
     if kind == "string_too_short":
@@ -166,9 +233,11 @@ def _entries(
             built.append((index, build(spec)))
         except InvalidInput as error:  # a rule the schema does not express
             field = str(error.context.get("field", ""))
-            problems.append(
-                (_path([key, index, *([field] if field else [])]), error.code, str(error))
-            )
+            code = str(error.context.get("problem", error.code))
+            message = str(error)
+            if field and message.startswith(f"{field}: "):
+                message = message[len(field) + 2 :]  # the path already names the field
+            problems.append((_path([key, index, *([field] if field else [])]), code, message))
     return built
 
 
@@ -201,17 +270,6 @@ def _unchecked_duplicates(raw: object, loaded: Sequence[tuple[int, Operation]]) 
     return found
 
 
-_SECTIONS = ("currency", "subscription", "policy", "operations", "tiers", "packs", "offers")
-
-
-def _document_order(problem: Triple) -> tuple[int, int]:
-    path = problem[0]
-    head = path.split(".", 1)[0].split("[", 1)[0]
-    rank = _SECTIONS.index(head) if head in _SECTIONS else len(_SECTIONS)
-    index = int(path.split("[", 1)[1].split("]", 1)[0]) if "[" in path.split(".", 1)[0] else -1
-    return rank, index
-
-
 def _window(spec: OfferSpec) -> WeeklyWindow | MonthlyWindow:
     window = spec.window
     if isinstance(window, WeeklyWindowSpec):
@@ -234,27 +292,51 @@ def _policy(spec: PolicySpec) -> MarginPolicy:
     return MarginPolicy(spec.floor, target, channel_spread=spread)
 
 
+def _ordered(
+    problems: Sequence[Triple], data: object, lines: Mapping[tuple[Part, ...], int] | None
+) -> list[Problem]:
+    """The problems in document order (stable: one place's problems keep the order found)."""
+    found = [
+        Problem(path, code, message, line=None if lines is None else line_of(lines, path))
+        for path, code, message in problems
+    ]
+    return sorted(found, key=lambda problem: document_order(data, problem.path))
+
+
 def catalog_from_data(data: object, *, source: str | None = None) -> Catalog:
     """Build a catalog from already-parsed data (the dict of a TOML or JSON document).
 
+    Money and ratios may be given as text (as in a file), or from Python as ``Decimal``,
+    ``Fraction`` (with an exact decimal form) or ``Money`` in the catalog's currency; a float is
+    refused by path.
+
     Raises:
-        InvalidCatalog: Every problem found, each with its path.
+        InvalidCatalog: Every problem found, each with its path, in document order.
     """
+    return _from_data(data, source=source, lines=None)
+
+
+def _from_data(
+    raw: object, *, source: str | None, lines: Mapping[tuple[Part, ...], int] | None
+) -> Catalog:
     problems: list[Triple] = []
-    if not isinstance(data, Mapping):
+    if not isinstance(raw, Mapping):
         raise InvalidCatalog(
-            [("", "wrong_type", "a catalog must be a table/object")], source=source
+            [(DOCUMENT, "wrong_type", "a catalog must be a table/object")], source=source
         )
-    for key in data:
+    for key in raw:
         if key not in CatalogFile.model_fields:
             allowed = ", ".join(CatalogFile.model_fields)
             problems.append((str(key), "unknown_key", f"unknown key (allowed: {allowed})"))
-    currency = data.get("currency", "USD")
+    currency = raw.get("currency", "USD")
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
         problems.append(
             ("currency", "bad_currency", f'must be a code such as "USD", got {currency!r}')
         )
         currency = "USD"
+    normalised = _normalise(raw, [], currency, problems)
+    assert isinstance(normalised, Mapping)
+    data: Mapping[str, Any] = normalised
     if "operations" not in data:
         problems.append(("operations", "missing", "is required (at least one [[operations]])"))
     subscription = None
@@ -326,7 +408,7 @@ def catalog_from_data(data: object, *, source: str | None = None) -> Catalog:
     )
     problems += _unchecked_duplicates(raw_operations, operations)
     if problems:
-        raise InvalidCatalog(sorted(problems, key=_document_order), source=source)
+        raise InvalidCatalog(_ordered(problems, raw, lines), source=source)
     return Catalog(
         operations=[item for _index, item in operations],
         tiers=[item for _index, item in tiers],
@@ -338,39 +420,52 @@ def catalog_from_data(data: object, *, source: str | None = None) -> Catalog:
     )
 
 
+_AT_LINE = re.compile(r"at line (\d+)")
+
+
 def _parse(text: str, format: Format, source: str | None) -> object:
     if format not in ("toml", "json"):
         message = f'format must be "toml" or "json", got {format!r}'
-        raise InvalidCatalog([("", "bad_format", message)], source=source)
+        raise InvalidCatalog([(DOCUMENT, "bad_format", message)], source=source)
     try:
         if format == "toml":
-            return tomllib.loads(text, parse_float=Decimal)
-        return json.loads(text, parse_float=Decimal)
+            return tomllib.loads(text, parse_float=FileFloat)
+        return json.loads(text, parse_float=FileFloat)
     # ValueError covers both decode errors and ints past Python's digit limit; RecursionError
     # is what a document nested thousands deep raises.
     except (ValueError, RecursionError) as error:
-        raise InvalidCatalog(
-            [("", "syntax_error", f"not valid {format.upper()}: {error}")], source=source
-        ) from None
+        found = _AT_LINE.search(str(error))
+        line = getattr(error, "lineno", None) or (int(found.group(1)) if found else None)
+        problem = Problem(
+            DOCUMENT, "syntax_error", f"not valid {format.upper()}: {error}", line=line
+        )
+        raise InvalidCatalog([problem], source=source) from None
 
 
 def loads_catalog(text: str, format: Format = "toml", *, source: str | None = None) -> Catalog:
-    """Build a catalog from TOML or JSON text (floats are read as ``Decimal``, then refused).
+    """Build a catalog from TOML or JSON text (floats are read exactly, then refused by path).
+
+    Every problem carries the line of the text where its path is written.
 
     Raises:
-        InvalidCatalog: A syntax error, or every problem of the document.
+        InvalidCatalog: A syntax error, or every problem of the document, in document order.
     """
     if not isinstance(text, str):
         found = type(text).__name__
-        raise InvalidCatalog([("", "not_text", f"text must be str, got {found}")], source=source)
-    return catalog_from_data(_parse(text, format, source), source=source)
+        raise InvalidCatalog(
+            [(DOCUMENT, "not_text", f"text must be str, got {found}")], source=source
+        )
+    data = _parse(text, format, source)
+    lines = toml_lines(text) if format == "toml" else json_lines(text)
+    return _from_data(data, source=source, lines=lines)
 
 
 def load_catalog(path: str | os.PathLike[str]) -> Catalog:
     """Read a catalog file: ``.json`` as JSON, anything else as TOML.
 
     Raises:
-        InvalidCatalog: Every problem of the file, each with its path.
+        InvalidCatalog: Every problem of the file, each with its path and line; the error's
+            ``source`` is the file's path.
         OSError: The file cannot be read.
     """
     file = Path(path)
@@ -379,6 +474,6 @@ def load_catalog(path: str | os.PathLike[str]) -> Catalog:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise InvalidCatalog(
-            [("", "not_utf8", f"not UTF-8 text: {error}")], source=str(file)
+            [(DOCUMENT, "not_utf8", f"not UTF-8 text: {error}")], source=str(file)
         ) from None
     return loads_catalog(text, format, source=str(file))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from fractions import Fraction
+from typing import Any, TypeVar
 
 from creditcore._exceptions import (
     InvalidCatalog,
@@ -16,26 +17,21 @@ from creditcore._exceptions import (
     UnknownOperation,
     UnknownTier,
 )
-from creditcore._pricing._channels import (
+from creditcore._pricing.channels import (
     FREE_CHANNEL,
     SUBSCRIPTION_CHANNEL,
     Channel,
     PricePoint,
     price_point,
 )
-from creditcore._pricing._consistency import consistency_problems
-from creditcore._pricing._money import Money, parse_decimal
-from creditcore._pricing._offers import LootboxOffer
-from creditcore._pricing._operations import Operation
-from creditcore._pricing._packs import CreditPack
-from creditcore._pricing._policy import MarginPolicy, ValidationReport, validate
-from creditcore._pricing._tiers import Tier
+from creditcore._pricing.consistency import consistency_problems
+from creditcore._pricing.money import Money, parse_amount
+from creditcore._pricing.offers import LootboxOffer
+from creditcore._pricing.operations import Operation
+from creditcore._pricing.packs import CreditPack
+from creditcore._pricing.policy import MarginPolicy
+from creditcore._pricing.tiers import Tier
 from creditcore._time import require_aware
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from creditcore._pricing._records import Record, RepriceDiff
 
 __all__ = ["Catalog"]
 
@@ -56,8 +52,9 @@ class Catalog:
         tiers: Subscription tiers, lowest first; each unlocks what the ones before it do.
         packs: Credit packs.
         offers: Lootbox offers.
-        subscription_credit_value: What one subscription credit is worth (``None``: no
-            subscription channel).
+        subscription_credit_value: What one subscription credit is worth: ``Money``,
+            ``Decimal``, a numeric string or an exact ``Fraction`` (``None``: no subscription
+            channel).
         currency: The currency of every amount.
         policy: The catalog's own margin policy, if it states one.
 
@@ -90,7 +87,7 @@ class Catalog:
         tiers: Iterable[Tier] = (),
         packs: Iterable[CreditPack] = (),
         offers: Iterable[LootboxOffer] = (),
-        subscription_credit_value: Decimal | str | None = None,
+        subscription_credit_value: Money | Decimal | str | Fraction | None = None,
         currency: str = "USD",
         policy: MarginPolicy | None = None,
     ) -> None:
@@ -98,7 +95,7 @@ class Catalog:
         pack_list, offer_list = tuple(packs), tuple(offers)
         value = None
         if subscription_credit_value is not None:
-            value = parse_decimal(subscription_credit_value, "subscription_credit_value")
+            value = parse_amount(subscription_credit_value, "subscription_credit_value", currency)
             if value <= 0:
                 raise InvalidInput(
                     f"subscription_credit_value: must be > 0, got {value}",
@@ -334,51 +331,6 @@ class Catalog:
             UnknownChannel: No such channel.
         """
         return price_point(self.operation(operation_id), self.basis_channel(channel))
-
-    # --- validation and analysis -------------------------------------------------------------
-
-    def validate(
-        self, policy: MarginPolicy | None = None, *, channel: str | None = None
-    ) -> ValidationReport:
-        """Check margins against ``policy`` (default: the catalog's own); see :func:`validate`."""
-        return validate(self, policy, channel=channel)
-
-    def to_records(self) -> list[Record]:
-        """Flat dicts, one per operation × channel (see :func:`creditcore.pricing.to_records`)."""
-        from creditcore._pricing._records import to_records
-
-        return to_records(self)
-
-    def to_dataframe(self) -> pd.DataFrame:
-        """:meth:`to_records` as a pandas ``DataFrame`` (needs the ``analysis`` extra).
-
-        Raises:
-            ImportError: pandas is not installed.
-        """
-        from creditcore._pricing._records import to_dataframe
-
-        return to_dataframe(self)
-
-    def reprice(
-        self,
-        *,
-        credit_value: Decimal | str | None = None,
-        credits: Mapping[str, int] | None = None,
-        api_costs: Mapping[str, Decimal | str | Money] | None = None,
-    ) -> tuple[Catalog, RepriceDiff]:
-        """A "what if" copy and the change of markup and gross margin per operation × channel.
-
-        Args:
-            credit_value: A new subscription credit value.
-            credits: New credit charges by operation id.
-            api_costs: New API costs by operation id.
-
-        Raises:
-            UnknownOperation: A mapping names an operation the catalog does not have.
-        """
-        from creditcore._pricing._records import reprice
-
-        return reprice(self, credit_value=credit_value, credits=credits, api_costs=api_costs)
 
 
 _Item = TypeVar("_Item")

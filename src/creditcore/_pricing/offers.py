@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from creditcore._exceptions import CreditcoreError, InvalidInput
-from creditcore._pricing._money import Money
-from creditcore._pricing._packs import PricedCredits, check_sellable
-from creditcore._pricing._windows import MonthlyWindow, WeeklyWindow, localize
+from creditcore._pricing.money import Money
+from creditcore._pricing.packs import PricedCredits, check_sellable
+from creditcore._pricing.windows import MonthlyWindow, WeeklyWindow, localize
 from creditcore._time import require_aware
 
 __all__ = ["LootboxOffer", "load_zone"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from creditcore._exceptions import InvalidAmount, InvalidInput
-from creditcore._pricing._money import Money, require_credits
+from creditcore._pricing.money import Money, require_credits
 from creditcore._time import require_aware
 
 __all__ = ["Operation"]

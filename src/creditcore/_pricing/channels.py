@@ -17,10 +17,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from creditcore._pricing._exact import to_decimal
-from creditcore._pricing._money import Money
-from creditcore._pricing._operations import Operation
-from creditcore._pricing._packs import PricedCredits
+from creditcore._pricing.exact import to_decimal
+from creditcore._pricing.money import Money
+from creditcore._pricing.operations import Operation
+from creditcore._pricing.packs import PricedCredits
 
 __all__ = [
     "FREE_CHANNEL",

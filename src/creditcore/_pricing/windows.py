@@ -90,6 +90,15 @@ def localize(local: datetime, zone: ZoneInfo) -> datetime:
     return high
 
 
+def _empty_window(described: str) -> InvalidInput:
+    return InvalidInput(
+        f"window: opens and closes at the same time ({described}), a zero-length window; "
+        "write the time it closes",
+        field="window",
+        problem="empty_window",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class WeeklyWindow:
     """Every week from one weekday and time to the next occurrence of another.
@@ -99,6 +108,9 @@ class WeeklyWindow:
         start: Local opening time.
         end_weekday: Weekday of the closing time.
         end: Local closing time (the window is open strictly before it).
+
+    Raises:
+        InvalidInput: A weekday outside 0-6, or a window that closes when it opens (zero length).
     """
 
     kind: ClassVar[str] = "weekly"
@@ -114,6 +126,8 @@ class WeeklyWindow:
                 raise InvalidInput(
                     f"{field}: must be 0 (Monday) to 6 (Sunday), got {value!r}", field=field
                 )
+        if (self.start_weekday, self.start) == (self.end_weekday, self.end):
+            raise _empty_window(self.describe())
 
     @property
     def length_days(self) -> int:
@@ -151,6 +165,9 @@ class MonthlyWindow:
         start: Local opening time.
         end_day: Day of the month it closes (1-31).
         end: Local closing time (open strictly before it).
+
+    Raises:
+        InvalidInput: A day outside 1-31, or a window that closes when it opens (zero length).
     """
 
     kind: ClassVar[str] = "monthly"
@@ -164,6 +181,8 @@ class MonthlyWindow:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 31:
                 raise InvalidInput(f"{field}: must be 1 to 31, got {value!r}", field=field)
+        if (self.start_day, self.start) == (self.end_day, self.end):
+            raise _empty_window(self.describe())
 
     @property
     def wraps(self) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from creditcore._pricing._catalog import Catalog
-from creditcore._pricing._loading import loads_catalog
+from creditcore._pricing.catalog import Catalog
+from creditcore._pricing.loading import loads_catalog
 
 __all__ = ["EXAMPLE_RESOURCE", "example_catalog", "example_catalog_text"]
 
