@@ -7,6 +7,7 @@ import inspect
 import multiprocessing
 import pickle
 import sys
+import typing
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from types import ModuleType
@@ -235,3 +236,17 @@ def test_conflicts_follow_the_builtin_mixin_rule() -> None:
             assert cls.__bases__[0] is creditcore.CreditcoreError, (
                 f"{cls.__name__} mixes in {own} below a branch"
             )
+
+
+@pytest.mark.parametrize("face", PUBLIC_FACES)
+def test_type_hints_of_renamed_classes_still_resolve(face: str) -> None:
+    # get_type_hints (pydantic, FastAPI, hypothesis) looks names up in the module a class
+    # reports; the public face need not import what the private module's annotations name.
+    module = _face(face)
+    for name in module.__all__:
+        value = getattr(module, name)
+        if inspect.isclass(value) and value.__module__ == face:
+            typing.get_type_hints(value)
+            for member in vars(value).values():
+                if isinstance(member, property) and member.fget is not None:
+                    typing.get_type_hints(member.fget)

@@ -11,16 +11,21 @@ component starting with ``_``); an object already defined in a public module, or
 creditcore, keeps its own. The first face to export an object wins, and a face is imported
 before the faces that re-export its names.
 
-Known limit (shared with every library that does this): ``typing.get_type_hints`` on a renamed
-*class* resolves its string annotations in the public module, which may not define every name
-they use.
+Type hints keep working: ``typing.get_type_hints`` (and so pydantic, FastAPI, hypothesis)
+resolves a class's string annotations in ``sys.modules[cls.__module__]``, which after the rename
+is the public face, where names imported only for annotations are missing. So before renaming a
+class, :func:`publish` evaluates its annotations (and those of its properties) where they were
+written, and stores the evaluated types; an annotation that cannot be evaluated there (a name
+imported only for the type checker) stays a string.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["is_private_module", "publish"]
 
@@ -29,6 +34,32 @@ def is_private_module(name: str) -> bool:
     """Whether ``name`` is a creditcore module users are not meant to import."""
     parts = name.split(".")
     return parts[0] == "creditcore" and any(part.startswith("_") for part in parts[1:])
+
+
+def _evaluated(annotations: Mapping[str, Any], namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """``annotations`` with every string evaluated in ``namespace`` (those that can be)."""
+    result: dict[str, Any] = {}
+    for name, annotation in annotations.items():
+        if isinstance(annotation, str):
+            # A name imported only for the type checker cannot be evaluated: it stays a string.
+            with contextlib.suppress(Exception):
+                annotation = eval(annotation, dict(namespace))  # our own source's annotations
+        result[name] = annotation
+    return result
+
+
+def _resolve_annotations(cls: type) -> None:
+    namespace = vars(sys.modules[cls.__module__])
+    own = vars(cls).get("__annotations__")
+    if own:
+        cls.__annotations__ = _evaluated(own, namespace)
+        for field in vars(cls).get("__dataclass_fields__", {}).values():
+            if field.name in cls.__annotations__:  # what pydantic reads for a dataclass
+                field.type = cls.__annotations__[field.name]
+    for member in vars(cls).values():
+        getter = member.fget if isinstance(member, property) else None
+        if getter is not None and getattr(getter, "__annotations__", None):
+            getter.__annotations__ = _evaluated(getter.__annotations__, getter.__globals__)
 
 
 def publish(module: str, names: Iterable[str]) -> None:
@@ -45,5 +76,8 @@ def publish(module: str, names: Iterable[str]) -> None:
         value = namespace.get(name)
         if not (inspect.isclass(value) or inspect.isfunction(value)):
             continue  # constants, type aliases and unions keep what they are
-        if is_private_module(getattr(value, "__module__", "") or ""):
-            value.__module__ = module
+        if not is_private_module(getattr(value, "__module__", "") or ""):
+            continue
+        if inspect.isclass(value):
+            _resolve_annotations(value)
+        value.__module__ = module
