@@ -29,6 +29,7 @@ PUBLIC_FACES = (
     "creditcore.payments.stripe",
     "creditcore.pricing",
     "creditcore.stores",
+    "creditcore.stores.memory",
     "creditcore.stores.sqlite",
     "creditcore.stores.postgres",
 )
@@ -127,11 +128,12 @@ def test_every_exported_class_and_function_names_a_public_module(face: str) -> N
 
 
 def test_reprs_and_tracebacks_name_the_public_module() -> None:
-    from creditcore.ledger import InMemoryStore, Ledger
+    from creditcore.ledger import Ledger
     from creditcore.pricing import Catalog, Money
+    from creditcore.stores.sqlite import SQLiteStore
 
     assert Ledger.__module__ == "creditcore.ledger"
-    assert InMemoryStore.__module__ == "creditcore.ledger"
+    assert SQLiteStore.__module__ == "creditcore.stores.sqlite"
     assert Catalog.__module__ == "creditcore.pricing"
     assert creditcore.InvalidCatalog.__module__ == "creditcore"
     assert "creditcore.pricing.Money" in repr(Money)

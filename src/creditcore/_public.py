@@ -6,9 +6,10 @@ re-exported by a public face (``creditcore.ledger``). Each face ends with
 exports to the face's own name, so reprs, tracebacks, documentation and pickles say
 ``creditcore.ledger.Ledger`` and never a private path that may move.
 
-Only objects defined in a private creditcore module are renamed (one whose dotted path has a
-component starting with ``_``); an object already defined in a public module, or outside
-creditcore, keeps its own. The first face to export an object wins, and a face is imported
+Only objects defined in a private creditcore module (one whose dotted path has a component
+starting with ``_``) or in a submodule of the face itself (``creditcore.stores.sqlite.store``
+for ``creditcore.stores.sqlite``) are renamed; an object defined in another public module, or
+outside creditcore, keeps its own. The first face to export an object wins, and a face is imported
 before the faces that re-export its names.
 
 Type hints keep working: ``typing.get_type_hints`` (and so pydantic, FastAPI, hypothesis)
@@ -76,8 +77,9 @@ def publish(module: str, names: Iterable[str]) -> None:
         value = namespace.get(name)
         if not (inspect.isclass(value) or inspect.isfunction(value)):
             continue  # constants, type aliases and unions keep what they are
-        if not is_private_module(getattr(value, "__module__", "") or ""):
-            continue
+        home = getattr(value, "__module__", "") or ""
+        if not (is_private_module(home) or home.startswith(f"{module}.")):
+            continue  # defined in a public module of its own, or outside creditcore
         if inspect.isclass(value):
             _resolve_annotations(value)
         value.__module__ = module

@@ -5,7 +5,10 @@
   :mod:`.sql`: the statements; :mod:`.rows`: values to parameters and rows to values.
 """
 
+from creditcore._public import publish
 from creditcore.stores.postgres.schema import SCHEMA_VERSION
 from creditcore.stores.postgres.store import PostgresStore
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+publish(__name__, __all__)

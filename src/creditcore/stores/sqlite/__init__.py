@@ -5,7 +5,10 @@
   values and back.
 """
 
+from creditcore._public import publish
 from creditcore.stores.sqlite.schema import SCHEMA_VERSION
 from creditcore.stores.sqlite.store import SQLiteStore
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+publish(__name__, __all__)
