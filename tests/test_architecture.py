@@ -18,6 +18,7 @@ ADAPTERS = {
         "stores/postgres/store.py",
         "stores/postgres/migrations.py",
         "stores/postgres/sql.py",
+        "stores/postgis/_store.py",
     },
     "psycopg_pool": {"stores/postgres/store.py"},
     "stripe": {"payments/stripe.py"},

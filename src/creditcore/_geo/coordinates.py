@@ -24,15 +24,21 @@ from creditcore._exceptions import InvalidCoordinates, InvalidFeature, InvalidGe
 
 __all__ = [
     "MAX_GIG_ID",
+    "Box",
     "check_area",
+    "check_bbox",
     "check_columns",
     "check_gig_id",
     "check_lat",
+    "check_limit",
     "check_lng",
     "check_point",
+    "check_radius",
     "first_bad_point",
     "number",
 ]
+
+Box = tuple[float, float, float, float]
 
 MAX_GIG_ID = 2**53 - 1
 """The largest integer gig id (in absolute value): JSON readers keep ints up to it exactly."""
@@ -199,3 +205,49 @@ def check_area(polygon: object) -> shapely.Geometry:
             f"polygon is not valid: {reason}", field="polygon", value=geometry.wkt[:200]
         )
     return geometry
+
+
+def check_limit(limit: object) -> int | None:
+    """A query's ``limit``: None or an int >= 0 (not a bool); else :class:`InvalidInput`."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidInput(
+            f"limit must be None or an int >= 0, got {limit!r}", field="limit", value=limit
+        )
+    return limit
+
+
+def check_radius(radius_m: object) -> float:
+    """A search radius in metres: a finite number >= 0; else :class:`InvalidInput`."""
+    radius = number(radius_m, "radius_m")
+    if not 0.0 <= radius < math.inf:
+        raise InvalidInput(
+            f"radius_m must be finite and >= 0, got {radius}", field="radius_m", value=radius
+        )
+    return radius
+
+
+def check_bbox(min_lng: object, min_lat: object, max_lng: object, max_lat: object) -> list[Box]:
+    """A query box as one or two boxes that do not cross the antimeridian.
+
+    ``min_lng > max_lng`` crosses it: the box holds ``min_lng..180`` and ``-180..max_lng``.
+
+    Raises:
+        InvalidCoordinates: An edge out of range, NaN or infinite.
+        InvalidInput: A non-number edge, or ``min_lat > max_lat``.
+    """
+    west = check_lng(min_lng, "min_lng")
+    south = check_lat(min_lat, "min_lat")
+    east = check_lng(max_lng, "max_lng")
+    north = check_lat(max_lat, "max_lat")
+    if south > north:
+        raise InvalidInput(
+            f"min_lat {south} is north of max_lat {north}",
+            field="min_lat",
+            value=south,
+            max_lat=north,
+        )
+    if west > east:
+        return [(west, south, 180.0, north), (-180.0, south, east, north)]
+    return [(west, south, east, north)]

@@ -8,7 +8,7 @@ does a slow per-entry pass run to find and name the culprit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from creditcore._exceptions import InvalidCoordinates, InvalidFeature
+from creditcore._exceptions import DuplicateId, InvalidCoordinates, InvalidFeature
 from creditcore._geo.coordinates import (
     MAX_GIG_ID,
     check_gig_id,
@@ -30,6 +30,8 @@ __all__ = [
     "describe",
     "parse_point_features",
     "parse_records",
+    "read_columns",
+    "refuse_duplicates",
 ]
 
 GigId = str | int
@@ -51,6 +53,18 @@ def describe(kind: str, index: int, ident: object) -> str:
     """Name an entry for an error message: ``feature 3 (id 'g3')`` or ``record 0 (no id)``."""
     label = "no id" if ident is None else f"id {ident!r}"
     return f"{kind} {index} ({label})"
+
+
+def refuse_duplicates(ids: list[Any], taken: Container[Any], kind: str) -> None:
+    """Raise :class:`DuplicateId` for the first id of ``ids`` seen before or in ``taken``."""
+    seen: set[Any] = set()
+    for position, ident in enumerate(ids):
+        if ident in seen or ident in taken:
+            where = describe(kind, position, ident)
+            raise DuplicateId(
+                f"{where}: gig id {ident!r} is already taken", index=position, id=ident
+            )
+        seen.add(ident)
 
 
 def _ints_fit(ids: list[Any], kinds: set[type]) -> bool:
@@ -289,3 +303,65 @@ def _parse_records_one_by_one(records: list[Any]) -> Columns:
         np.array(lat_list, dtype=np.float64),
         props,
     )
+
+
+def read_columns(ids: object, lngs: object, lats: object, properties: object = None) -> Columns:
+    """Read gig columns (``GigIndex.from_arrays``): ids, longitudes, latitudes, properties.
+
+    Returns:
+        ``(ids, lngs, lats, properties)`` as :func:`parse_records` does.
+
+    Raises:
+        InvalidFeature: Columns of different lengths or not 1-D, a bad id (not a ``str`` or
+            an ``int``, or an int beyond ``±(2**53 - 1)``), non-number coordinates, or
+            properties that are not mappings; naming the position.
+        InvalidCoordinates: An out-of-range, NaN or infinite coordinate, naming the position.
+    """
+    try:
+        x = np.ascontiguousarray(lngs, dtype=np.float64)
+        y = np.ascontiguousarray(lats, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidFeature(
+            f"longitudes and latitudes must be numbers: {err}", field="coordinates"
+        ) from None
+    if isinstance(ids, np.ndarray):
+        if ids.dtype.kind not in "iu":
+            raise InvalidFeature(
+                f"an ids array must hold integers, got dtype {ids.dtype}", field="ids"
+            )
+        id_list: list[Any] = ids.tolist()
+        int_ids = True
+    else:
+        id_list = _listed(ids, "ids")
+        int_ids = False
+    n = len(id_list)
+    if x.ndim != 1 or y.ndim != 1 or x.size != n or y.size != n:
+        raise InvalidFeature(
+            f"ids, longitudes and latitudes must be 1-D of one length, got {n} ids and "
+            f"shapes {x.shape} and {y.shape}",
+            field="coordinates",
+        )
+    kinds: set[type] = {int} if int_ids else set(map(type, id_list))
+    if isinstance(ids, np.ndarray):
+        fits = not n or (int(ids.min()) >= -MAX_GIG_ID and int(ids.max()) <= MAX_GIG_ID)
+    else:
+        fits = _ints_fit(id_list, kinds)
+    if kinds - {str, int} or not fits:
+        for position, ident in enumerate(id_list):
+            check_gig_id(ident, describe("entry", position, ident))
+    bad = first_bad_point(x, y)
+    if bad is not None:
+        check_point(float(x[bad]), float(y[bad]), describe("entry", bad, id_list[bad]))
+    if properties is None:
+        props: list[dict[str, Any] | None] = [None] * n
+    else:
+        props = _listed(properties, "properties")
+        if len(props) != n:
+            raise InvalidFeature(
+                f"properties has {len(props)} entries for {n} gigs", field="properties"
+            )
+        if set(map(type, props)) - {dict, type(None)}:
+            props = [
+                _check_properties(p, describe("entry", i, id_list[i])) for i, p in enumerate(props)
+            ]
+    return id_list, x, y, props

@@ -1,8 +1,8 @@
-"""The gig index: an R-tree of record plus numpy columns for vectorised box and radius queries.
+"""The gig index: numpy columns and a latitude-row snapshot for box, radius and polygon queries.
 
-Storage: every gig gets a *slot* (its insertion position, never reused) in numpy columns of
-longitude and latitude. The ``rtree`` R-tree indexes every live gig by slot. Queries run on a
-:class:`~creditcore._geo.rows.LatRows` snapshot (points sorted by latitude row and longitude)
+Storage: every gig gets a *slot* (its insertion position, never reused until a compaction) in
+numpy columns of longitude and latitude; its ``Gig`` value is built on first use and kept.
+Queries run on a :class:`~creditcore._geo.rows.LatRows` snapshot (points sorted by latitude row and longitude)
 plus a small *delta* of gigs inserted or moved since the snapshot, scanned with numpy; the
 snapshot is rebuilt when the delta and the dead entries grow past 1/64 of the index (at least
 1024 gigs), and at once after a bulk load.
@@ -11,21 +11,34 @@ snapshot is rebuilt when the delta and the dead entries grow past 1/64 of the in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from rtree import index as rtree_index
 
 from creditcore._exceptions import (
-    DuplicateId,
+    CreditcoreError,
     InvalidFeature,
     InvalidInput,
+    StoreError,
     UnknownGig,
 )
-from creditcore._geo.coordinates import check_area, check_lat, check_lng, check_point, number
+from creditcore._geo.coordinates import (
+    check_area,
+    check_bbox,
+    check_columns,
+    check_gig_id,
+    check_lat,
+    check_limit,
+    check_lng,
+    check_point,
+    check_radius,
+)
 from creditcore._geo.distance import (
     EARTH_RADIUS_M,
     GEODESIC_SLACK,
@@ -41,9 +54,13 @@ from creditcore._geo.features import (
     describe,
     parse_point_features,
     parse_records,
+    read_columns,
+    refuse_duplicates,
 )
+from creditcore._geo.frames import frame_columns, to_frame
 from creditcore._geo.gig import Gig, Hit, make_gig, make_gigs, make_hits
-from creditcore._geo.rows import ID, LAT, LNG, POS, SLOT, LatRows, X, Z, unit_vectors
+from creditcore._geo.rows import ID, LAT, LNG, SLOT, LatRows, X, Z, unit_vectors
+from creditcore._geo.store import Change, GigColumns, GigStore
 
 __all__ = ["GigIndex"]
 
@@ -55,16 +72,12 @@ _MIN_REBUILD = 1024  # the delta may hold this many gigs whatever the index size
 _DELTA_SHARE = 64  # ... or this share of the index: 1/64
 _SCAN_CHUNK = 65536  # slots per step when a huge box is scanned in insertion order
 _MAX_ROWS = 4000  # a box spanning more latitude rows than this is scanned instead
+_SYNC_PAGE = 50_000  # changes read from a store per round trip of sync()
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-def _check_limit(limit: object) -> int | None:
-    if limit is None:
-        return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise InvalidInput(
-            f"limit must be None or an int >= 0, got {limit!r}", field="limit", value=limit
-        )
-    return limit
+def _view(props: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return _EMPTY if props is None else MappingProxyType(props)
 
 
 def _in_boxes(lngs: FloatArray, lats: FloatArray, boxes: list[Box]) -> BoolArray:
@@ -202,20 +215,29 @@ def _first_in_order(slots: IntArray, limit: int | None) -> IntArray:
 
 
 class GigIndex:
-    """A spatial index of gigs with box, radius and polygon queries.
+    """A spatial index of gigs with box, radius and polygon queries, and a change feed.
 
     Build it in bulk from ``(id, lng, lat)`` / ``(id, lng, lat, properties)`` records (the
-    constructor) or from GeoJSON (:meth:`from_geojson`), then change it with :meth:`insert`,
-    :meth:`insert_many`, :meth:`remove` and :meth:`update`. Every change is all or nothing.
+    constructor), from numpy columns (:meth:`from_arrays`, the fast path), from GeoJSON
+    (:meth:`from_geojson`), from a GeoDataFrame (:meth:`from_geodataframe`) or from a gig store
+    of record (:meth:`from_store`, then :meth:`sync`); change it with :meth:`insert`,
+    :meth:`insert_many`, :meth:`remove` and :meth:`update`. Every change is all or nothing and
+    gets a sequence number in the change feed (:meth:`changes`, :attr:`last_seq`): the index
+    satisfies the :class:`~creditcore.geo.GigStore` port.
 
     Orders: :meth:`in_bbox`, :meth:`within` and iteration return gigs in *insertion order*
     (the order gigs entered the index; :meth:`update` keeps a gig's place, a removed and
     re-inserted gig goes last). :meth:`near` returns nearest first, ties in insertion order.
     ``properties`` are kept as given (not copied) and handed out behind read-only views.
-    Not thread-safe: guard an index shared by threads with a lock.
+
+    Threads: every method holds the index's lock while it runs, so readers in several threads
+    may query while another thread writes; each answer is of one state of the index, before
+    or after any concurrent write, never in between. The values handed out (gigs, hits, id
+    lists, arrays) are the caller's own: later writes do not change them.
 
     Args:
-        records: Gigs as ``(id, lng, lat[, properties])``; ids are unique ``str`` or ``int``.
+        records: Gigs as ``(id, lng, lat[, properties])``; ids are unique ``str`` or ``int``
+            (ints within ``±(2**53 - 1)``).
 
     Raises:
         InvalidFeature: A malformed record (named by index and id).
@@ -224,7 +246,9 @@ class GigIndex:
     """
 
     __slots__ = (
+        "__weakref__",
         "_alive",
+        "_count",
         "_delta",
         "_delta_cache",
         "_gig_of",
@@ -233,30 +257,35 @@ class GigIndex:
         "_in_rows",
         "_lat",
         "_lng",
+        "_lock",
+        "_log",
+        "_log_seqs",
+        "_missing",
         "_props",
-        "_row_gigs",
         "_rows",
-        "_rtree",
+        "_seq",
         "_size",
         "_slot_of",
+        "_source",
+        "_source_seq",
         "_stale",
-        "_unbuilt",
     )
 
     def __init__(self, records: Iterable[Any] = ()) -> None:
+        self._lock = threading.RLock()
         self._ids: list[GigId | None] = []
         # While every id is an int, a copy of them in slot order: queries then read ids with
         # one numpy gather instead of touching a Python object per hit.
         self._id_column: IntArray | None = np.empty(0, dtype=np.int64)
         self._props: list[Any] = []
-        # The index is the store of record of its gigs: each slot's Gig value is built once,
-        # when the gig enters or changes, and queries hand out these objects.
+        # Each slot's Gig value, built on first use and kept (None until then): a bulk load
+        # builds no objects, a query builds those it hands out.
         self._gig_of: list[Gig | None] = []
-        # The snapshot's gigs in its order (by place), as an object array: a query gathers
-        # its gigs with one numpy take, no Python loop.
-        self._row_gigs: npt.NDArray[np.object_] = np.empty(0, dtype=object)
-        self._unbuilt = False  # a bulk load defers building its gigs to the snapshot
-        self._slot_of: dict[GigId, int] = {}
+        self._missing = 0  # slots of live gigs whose Gig is not built yet
+        # id -> slot; None after a bulk load of int ids until first needed (it costs about a
+        # tenth of a second per million gigs to build, and a read-only index never needs it).
+        self._slot_of: dict[GigId, int] | None = {}
+        self._count = 0  # live gigs
         self._lng: FloatArray = np.empty(0, dtype=np.float64)
         self._lat: FloatArray = np.empty(0, dtype=np.float64)
         self._alive: BoolArray = np.empty(0, dtype=np.bool_)
@@ -268,8 +297,16 @@ class GigIndex:
         self._stale = 0
         self._delta: dict[int, None] = {}
         self._delta_cache: IntArray | None = None
-        self._rtree = rtree_index.Index()
-        self._add(*parse_records(records), kind="record")
+        self._seq = 0
+        # The change feed: entries ("insert", first_seq, ids, lngs, lats, props) for a batch,
+        # ("update", seq, id, lng, lat, props), ("remove", seq, id); _log_seqs holds each
+        # entry's first sequence number, for a bisect.
+        self._log: list[tuple[Any, ...]] = []
+        self._log_seqs: list[int] = []
+        self._source: GigStore | None = None
+        self._source_seq = 0
+        ids, lngs, lats, props = parse_records(records)
+        self._add(ids, lngs, lats, props, kind="record")
 
     # --- construction --------------------------------------------------------------------------
 
@@ -289,14 +326,116 @@ class GigIndex:
         index.insert_features(data)
         return index
 
+    @classmethod
+    def from_arrays(
+        cls,
+        ids: Sequence[GigId] | npt.NDArray[Any],
+        lngs: npt.ArrayLike,
+        lats: npt.ArrayLike,
+        properties: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> GigIndex:
+        """Build an index from columns: the fast path (no record tuples to read).
+
+        Args:
+            ids: Unique gig ids: an integer numpy array, or a sequence of ``str``/``int``.
+            lngs: Longitudes (anything numpy reads as float64), one per id.
+            lats: Latitudes, one per id.
+            properties: Each gig's properties (a mapping or None), or None for none at all.
+
+        Raises:
+            InvalidFeature: Columns of different lengths, a bad id, or properties that are not
+                mappings (naming the position).
+            InvalidCoordinates: A coordinate out of range, NaN or infinite (naming it).
+            DuplicateId: An id given twice.
+        """
+        index = cls()
+        id_list, x, y, props = read_columns(ids, lngs, lats, properties)
+        id_array = ids.astype(np.int64) if isinstance(ids, np.ndarray) else None
+        index._add(id_list, x, y, props, kind="entry", id_array=id_array)
+        return index
+
+    @classmethod
+    def from_store(cls, store: GigStore) -> GigIndex:
+        """Build an index of everything in a gig store, kept in step by :meth:`sync`.
+
+        Reads the store's :meth:`~creditcore.geo.GigStore.columns` (PostGIS: one binary
+        ``COPY`` into numpy arrays) and remembers the sequence number they were read at.
+        """
+        if not isinstance(store, GigStore):
+            raise InvalidInput(
+                f"store must be a GigStore, got {type(store).__name__}",
+                field="store",
+                value=store,
+            )
+        columns = store.columns()
+        index = cls._from_columns(columns)
+        index._source = store
+        index._source_seq = columns.seq
+        return index
+
+    @classmethod
+    def _from_columns(cls, columns: GigColumns) -> GigIndex:
+        index = cls()
+        ids = columns.ids
+        id_list: list[Any] = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        id_array = ids.astype(np.int64) if isinstance(ids, np.ndarray) else None
+        props: list[Any] = (
+            [None] * len(id_list) if columns.properties is None else list(columns.properties)
+        )
+        index._add(
+            id_list,
+            np.ascontiguousarray(columns.lngs, dtype=np.float64),
+            np.ascontiguousarray(columns.lats, dtype=np.float64),
+            props,
+            kind="entry",
+            checked=True,
+            id_array=id_array,
+        )
+        return index
+
+    @classmethod
+    def from_geodataframe(cls, frame: Any, id_column: str | None = None) -> GigIndex:
+        """Build an index from a GeoPandas GeoDataFrame of points (``creditcore[analysis]``).
+
+        Args:
+            frame: A GeoDataFrame whose active geometry holds Points. A frame in another CRS
+                is converted to WGS84 (EPSG:4326) first; one without a CRS is taken as WGS84.
+            id_column: The column of gig ids; None to use the frame's index.
+
+        Every other column becomes a property (the row's values, as a dict).
+
+        Raises:
+            InvalidFeature: Not a GeoDataFrame, a geometry that is not a Point, a missing
+                ``id_column``, or a bad id.
+            InvalidCoordinates: A coordinate out of range, NaN or infinite.
+            DuplicateId: An id given twice.
+        """
+        ids, lngs, lats, props = frame_columns(frame, id_column)
+        return cls.from_arrays(ids, lngs, lats, props)
+
+    def to_geodataframe(self) -> Any:
+        """All gigs as a GeoPandas GeoDataFrame in insertion order (``creditcore[analysis]``).
+
+        Columns: ``id``, one per property name (missing values None), and ``geometry``
+        (Points, CRS EPSG:4326). :meth:`from_geodataframe` with ``id_column="id"`` reads it
+        back.
+        """
+        with self._lock:
+            columns = self._columns()
+        return to_frame(columns)
+
     def insert_features(self, data: Mapping[str, Any] | Iterable[Any]) -> None:
         """Insert GeoJSON Point features (a FeatureCollection or a list), all or nothing."""
         features = collection_features(data) if isinstance(data, Mapping) else data
-        self._add(*parse_point_features(features, require_id=True), kind="feature")
+        ids, lngs, lats, props = parse_point_features(features, require_id=True)
+        with self._lock:
+            self._add(ids, lngs, lats, props, kind="feature")
 
     def insert_many(self, records: Iterable[Any]) -> None:
         """Insert ``(id, lng, lat[, properties])`` records, all or nothing."""
-        self._add(*parse_records(records), kind="record")
+        ids, lngs, lats, props = parse_records(records)
+        with self._lock:
+            self._add(ids, lngs, lats, props, kind="record")
 
     def insert(
         self, gig_id: GigId, lng: float, lat: float, properties: Mapping[str, Any] | None = None
@@ -308,62 +447,82 @@ class GigIndex:
             InvalidFeature: A bad id or properties that are not a mapping.
             InvalidCoordinates: A coordinate out of range or NaN.
         """
-        self.insert_many([(gig_id, lng, lat, properties)])
-        return self.get(gig_id)
+        ids, lngs, lats, props = parse_records([(gig_id, lng, lat, properties)])
+        with self._lock:
+            self._add(ids, lngs, lats, props, kind="record")
+            return self._gig(self._slots()[gig_id])
 
     def _add(
-        self, ids: list[Any], lngs: FloatArray, lats: FloatArray, props: list[Any], *, kind: str
+        self,
+        ids: list[Any],
+        lngs: FloatArray,
+        lats: FloatArray,
+        props: list[Any],
+        *,
+        kind: str,
+        checked: bool = False,
+        id_array: IntArray | None = None,
     ) -> None:
+        """Add checked columns (``checked``: check coordinates and ids here, from a store)."""
         count = len(ids)
         if count == 0:
             return
-        slot_of = self._slot_of
-        if len(set(ids)) != count or not slot_of.keys().isdisjoint(ids):
-            seen: set[Any] = set()
-            for position, ident in enumerate(ids):
-                if ident in seen or ident in slot_of:
-                    where = describe(kind, position, ident)
-                    raise DuplicateId(
-                        f"{where}: gig id {ident!r} is already taken", index=position, id=ident
-                    )
-                seen.add(ident)
-        # Everything is checked: from here on nothing can fail half-way.
+        if checked:
+            check_columns(lngs, lats, lambda at: describe(kind, at, ids[at]))
+            for position, ident in enumerate(ids):  # only when the fast test fails
+                if type(ident) is not str and type(ident) is not int:
+                    check_gig_id(ident, describe(kind, position, ident))
         first = self._size
-        self._reserve(first + count)
         stop = first + count
+        empty = self._count == 0 and first == 0
+        fresh: dict[GigId, int] | None = None
+        if empty and id_array is not None:
+            ordered = np.sort(id_array)
+            if count > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+                refuse_duplicates(ids, {}, kind)
+        elif empty:
+            fresh = dict(zip(ids, range(count), strict=True))
+            if len(fresh) != count:
+                refuse_duplicates(ids, {}, kind)
+        else:
+            slot_of = self._slots()
+            if len(set(ids)) != count or not slot_of.keys().isdisjoint(ids):
+                refuse_duplicates(ids, slot_of, kind)
+        # Everything is checked: from here on nothing can fail half-way.
+        self._reserve(stop)
         self._lng[first:stop] = lngs
         self._lat[first:stop] = lats
         self._alive[first:stop] = True
         if self._id_column is not None:
-            self._id_column = _int_ids(ids, self._id_column, first)
+            if id_array is not None:
+                self._id_column[first:stop] = id_array
+            else:
+                self._id_column = _int_ids(ids, self._id_column, first)
         self._in_rows[first:stop] = False
         self._ids.extend(ids)
         self._props.extend(props)
-        slot_of.update(zip(ids, range(first, stop), strict=True))
+        if empty:
+            self._slot_of = fresh
+        else:
+            self._slots().update(zip(ids, range(first, stop), strict=True))
         self._size = stop
+        self._count += count
+        self._gig_of += [None] * count
+        self._missing += count
+        self._log.append(("insert", self._seq + 1, ids, lngs.copy(), lats.copy(), props))
+        self._log_seqs.append(self._seq + 1)
+        self._seq += count
         bulk = count > len(self) // 2
-        if bulk:
-            # Built with the snapshot, in its order: neighbours on the map are then neighbours
-            # in memory, and a query touches few cache lines to hand out its gigs.
-            self._gig_of += [None] * count
-            self._unbuilt = True
-        else:
-            self._gig_of += make_gigs(ids, lngs.tolist(), lats.tolist(), props)
-        if bulk:
-            self._rebuild_rtree()
-        else:
-            insert = self._rtree.insert
-            for slot, x, y in zip(range(first, stop), lngs.tolist(), lats.tolist(), strict=True):
-                insert(slot, (x, y, x, y))
-        self._delta.update(dict.fromkeys(range(first, stop)))
-        self._delta_cache = None
+        if not bulk:
+            self._delta.update(dict.fromkeys(range(first, stop)))
+            self._delta_cache = None
         self._maybe_rebuild_rows(force=bulk)
 
     def _reserve(self, needed: int) -> None:
         capacity = self._lng.size
         if needed <= capacity:
             return
-        new_capacity = max(needed, capacity * 2, 64)
+        new_capacity = max(needed, capacity + capacity // 2, 64) if capacity else needed
 
         def grow(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
             bigger = np.empty(new_capacity, dtype=column.dtype)
@@ -377,16 +536,21 @@ class GigIndex:
             self._id_column = grow(self._id_column)
         self._in_rows = grow(self._in_rows)
 
-    def _live_slots(self) -> IntArray:
-        return np.flatnonzero(self._alive[: self._size]).astype(np.int64)
+    def _slots(self) -> dict[GigId, int]:
+        """The id -> slot map, built on first need after a bulk load of int ids."""
+        if self._slot_of is None:
+            ids = self._ids
+            if self._count == self._size:
+                self._slot_of = dict(zip(ids, range(self._size), strict=True))  # type: ignore[arg-type]
+            else:
+                live = self._live_slots().tolist()
+                self._slot_of = {ids[s]: s for s in live}
+        return self._slot_of
 
-    def _rebuild_rtree(self) -> None:
-        slots = self._live_slots()
-        if slots.size == 0:
-            self._rtree = rtree_index.Index()
-            return
-        points = np.column_stack((self._lng[slots], self._lat[slots]))
-        self._rtree = rtree_index.Index((slots, points, points))
+    def _live_slots(self) -> IntArray:
+        if self._count == self._size:
+            return np.arange(self._size, dtype=np.int64)
+        return np.flatnonzero(self._alive[: self._size]).astype(np.int64)
 
     def _maybe_rebuild_rows(self, *, force: bool = False) -> None:
         changed = len(self._delta) + self._stale
@@ -394,38 +558,19 @@ class GigIndex:
             return
         if self._size - len(self) > max(_MIN_REBUILD, len(self)):  # most slots are dead
             self._compact()
-        slots = self._live_slots()
-        ids = None if self._id_column is None else self._id_column[slots]
-        self._rows = LatRows(slots, self._lng[slots], self._lat[slots], ids)
-        self._row_gigs = self._snapshot_gigs(self._rows)
+        if len(self) == self._size:
+            slots = np.arange(self._size, dtype=np.int64)
+            lngs, lats = self._lng[: self._size], self._lat[: self._size]
+            ids = None if self._id_column is None else self._id_column[: self._size]
+        else:
+            slots = self._live_slots()
+            lngs, lats = self._lng[slots], self._lat[slots]
+            ids = None if self._id_column is None else self._id_column[slots]
+        self._rows = LatRows(slots, lngs, lats, ids)
         self._in_rows[: self._size] = self._alive[: self._size]
         self._stale = 0
         self._delta = {}
         self._delta_cache = None
-
-    def _snapshot_gigs(self, rows: LatRows) -> npt.NDArray[np.object_]:
-        """The gigs in snapshot order, building (in that order) those a bulk load left out."""
-        table = np.empty(self._size, dtype=object)
-        table[:] = self._gig_of
-        row_gigs = table[rows.slot]
-        if self._unbuilt:
-            listed = row_gigs.tolist()
-            missing = [at for at, gig in enumerate(listed) if gig is None]  # positions
-            picked = rows.slot[missing]
-            if self._id_column is not None:
-                ids: list[Any] = self._id_column[picked].tolist()  # no cache miss per id
-            else:
-                ids = [self._ids[s] for s in picked.tolist()]
-            props: list[Any] = [None] * len(missing)
-            if any(entry is not None for entry in self._props):
-                props = [self._props[s] for s in picked.tolist()]
-            built = np.empty(len(missing), dtype=object)
-            built[:] = make_gigs(ids, rows.lng[missing].tolist(), rows.lat[missing].tolist(), props)
-            row_gigs[missing] = built
-            table[picked] = built
-            self._gig_of = table.tolist()
-            self._unbuilt = False
-        return row_gigs
 
     def _compact(self) -> None:
         """Renumber the live gigs 0..n-1 (same order) once most slots belong to removed gigs."""
@@ -446,20 +591,16 @@ class GigIndex:
         self._delta = {}
         self._delta_cache = None
         self._stale = 0
-        self._rebuild_rtree()
 
     # --- changes -------------------------------------------------------------------------------
 
     def _slot(self, gig_id: object) -> int:
         try:
-            return self._slot_of[gig_id]  # type: ignore[index]
+            return self._slots()[gig_id]  # type: ignore[index]
         except (KeyError, TypeError):
             raise UnknownGig(f"no gig with id {gig_id!r} in the index", id=gig_id) from None
 
     def _forget_position(self, slot: int) -> None:
-        x = float(self._lng[slot])
-        y = float(self._lat[slot])
-        self._rtree.delete(slot, (x, y, x, y))
         if self._in_rows[slot]:
             self._in_rows[slot] = False
             self._stale += 1
@@ -473,6 +614,10 @@ class GigIndex:
         Raises:
             UnknownGig: No gig with this id.
         """
+        with self._lock:
+            return self._remove(gig_id)
+
+    def _remove(self, gig_id: GigId) -> Gig:
         slot = self._slot(gig_id)
         gig = self._gig(slot)
         self._forget_position(slot)
@@ -480,7 +625,11 @@ class GigIndex:
         self._ids[slot] = None
         self._props[slot] = None
         self._gig_of[slot] = None
-        del self._slot_of[gig_id]
+        del self._slots()[gig_id]
+        self._count -= 1
+        self._seq += 1
+        self._log.append(("remove", self._seq, gig_id))
+        self._log_seqs.append(self._seq)
         self._maybe_rebuild_rows()
         return gig
 
@@ -501,6 +650,16 @@ class GigIndex:
             InvalidCoordinates: A coordinate out of range or NaN (nothing changes).
             InvalidFeature: A coordinate that is not a number or properties not a mapping.
         """
+        with self._lock:
+            return self._update(gig_id, lng, lat, properties)
+
+    def _update(
+        self,
+        gig_id: GigId,
+        lng: float | None,
+        lat: float | None,
+        properties: Mapping[str, Any] | None,
+    ) -> Gig:
         slot = self._slot(gig_id)
         where = f"gig {gig_id!r}"
         old_x = float(self._lng[slot])
@@ -516,35 +675,174 @@ class GigIndex:
             self._forget_position(slot)
             self._lng[slot] = x
             self._lat[slot] = y
-            self._rtree.insert(slot, (x, y, x, y))
             self._delta[slot] = None
             self._delta_cache = None
         if properties is not None:
             self._props[slot] = properties
-            if self._in_rows[slot]:  # the snapshot holds the old gig: serve it from the delta
-                self._in_rows[slot] = False
-                self._stale += 1
-                self._delta[slot] = None
-                self._delta_cache = None
         updated = make_gig(self._ids[slot], x, y, self._props[slot])  # type: ignore[arg-type]
+        if self._gig_of[slot] is None:
+            self._missing -= 1
         self._gig_of[slot] = updated
+        self._seq += 1
+        self._log.append(("update", self._seq, gig_id, x, y, self._props[slot]))
+        self._log_seqs.append(self._seq)
         self._maybe_rebuild_rows()  # may renumber slots: read the gig first
         return updated
+
+    # --- the change feed and syncing --------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the index's last change (0 before any; a batch of n gigs
+        takes n numbers)."""
+        return self._seq
+
+    def changes(self, after: int = 0, limit: int | None = None) -> list[Change]:
+        """The index's changes with a sequence number above ``after``, in order.
+
+        The in-memory feed keeps every change since the index was created (a bulk load is
+        kept as its columns, not as change objects, until read).
+
+        Raises:
+            InvalidInput: ``after`` not an int >= 0, or a bad ``limit``.
+        """
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise InvalidInput(
+                f"after must be an int >= 0, got {after!r}", field="after", value=after
+            )
+        wanted = check_limit(limit)
+        out: list[Change] = []
+        with self._lock:
+            at = max(0, bisect_right(self._log_seqs, after) - 1)
+            for entry in self._log[at:]:
+                if wanted is not None and len(out) >= wanted:
+                    break
+                if entry[0] == "insert":
+                    _, first, ids, lngs, lats, props = entry
+                    skip = max(0, after + 1 - first)
+                    end = len(ids) if wanted is None else min(len(ids), skip + wanted - len(out))
+                    if skip >= end:
+                        continue
+                    xs = lngs[skip:end].tolist()
+                    ys = lats[skip:end].tolist()
+                    out += [
+                        Change(
+                            first + i, "insert", ids[i], xs[i - skip], ys[i - skip], _view(props[i])
+                        )
+                        for i in range(skip, end)
+                    ]
+                elif entry[1] > after:
+                    if entry[0] == "update":
+                        _, seq, ident, x, y, props = entry
+                        out.append(Change(seq, "update", ident, x, y, _view(props)))
+                    else:
+                        out.append(Change(entry[1], "remove", entry[2]))
+        return out
+
+    def columns(self) -> GigColumns:
+        """Every gig as columns in insertion order, at :attr:`last_seq` (copies)."""
+        with self._lock:
+            return self._columns()
+
+    def _columns(self) -> GigColumns:
+        slots = self._live_slots()
+        ids: IntArray | list[GigId]
+        if self._id_column is not None:
+            ids = self._id_column[slots]
+        else:
+            every = self._ids
+            ids = [every[s] for s in slots.tolist()]
+        props_list = self._props
+        props: list[Mapping[str, Any] | None] | None = None
+        if any(p is not None for p in props_list):
+            props = [props_list[s] for s in slots.tolist()]
+        return GigColumns(ids, self._lng[slots], self._lat[slots], props, self._seq)
+
+    def sync(self) -> int:
+        """Apply the changes of the store this index was built from (:meth:`from_store`).
+
+        Reads the store's changes after the last sequence applied, in pages, and applies
+        them in order (consecutive inserts as one batch). Returns how many were applied.
+
+        Raises:
+            InvalidInput: The index was not built by :meth:`from_store`.
+            StoreError: A change does not fit the index (the store and the index diverged,
+                e.g. the index was written to directly); the index keeps the changes applied
+                before it.
+        """
+        store = self._source
+        if store is None:
+            raise InvalidInput(
+                "sync: this index was not built from a gig store (use GigIndex.from_store)",
+                field="store",
+            )
+        applied = 0
+        while True:
+            page = store.changes(self._source_seq, limit=_SYNC_PAGE)
+            if not page:
+                return applied
+            with self._lock:
+                applied += self._apply(page)
+            if len(page) < _SYNC_PAGE:
+                return applied
+
+    def _apply(self, changes: list[Change]) -> int:
+        done = 0
+        at = 0
+        try:
+            while at < len(changes):
+                change = changes[at]
+                if change.kind == "insert":
+                    end = at
+                    while end < len(changes) and changes[end].kind == "insert":
+                        end += 1
+                    batch = changes[at:end]
+                    self._add(
+                        [c.gig_id for c in batch],
+                        np.array([c.lng for c in batch], dtype=np.float64),
+                        np.array([c.lat for c in batch], dtype=np.float64),
+                        [dict(c.properties) if c.properties else None for c in batch],
+                        kind="change",
+                    )
+                    at = end
+                elif change.kind == "update":
+                    props = dict(change.properties) if change.properties else {}
+                    self._update(change.gig_id, change.lng, change.lat, props)
+                    at += 1
+                else:
+                    self._remove(change.gig_id)
+                    at += 1
+                done = at
+                self._source_seq = changes[at - 1].seq
+        except CreditcoreError as error:
+            raise StoreError(
+                f"sync: change {changes[done].seq} ({changes[done].kind} of "
+                f"{changes[done].gig_id!r}) does not fit the index: {error}",
+                seq=changes[done].seq,
+            ) from error
+        return done
+
+    @property
+    def synced_seq(self) -> int:
+        """The store's sequence number this index has applied (0 when not from a store)."""
+        return self._source_seq
 
     # --- reading -------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._slot_of)
+        return self._count
 
     def __contains__(self, gig_id: object) -> bool:
         try:
-            return gig_id in self._slot_of
+            with self._lock:
+                return gig_id in self._slots()
         except TypeError:
             return False
 
     def __iter__(self) -> Iterator[Gig]:
-        """The gigs in insertion order."""
-        return iter(self._gigs(self._live_slots()))
+        """The gigs in insertion order (of the index as it was when iteration began)."""
+        with self._lock:
+            return iter(self._gigs(self._live_slots()))
 
     def __repr__(self) -> str:
         return f"GigIndex({len(self)} gigs)"
@@ -555,11 +853,20 @@ class GigIndex:
         Raises:
             UnknownGig: No gig with this id.
         """
-        return self._gig(self._slot(gig_id))
+        with self._lock:
+            return self._gig(self._slot(gig_id))
 
     def _gig(self, slot: int) -> Gig:
         gig = self._gig_of[slot]
-        assert gig is not None
+        if gig is None:
+            gig = make_gig(
+                self._ids[slot],  # type: ignore[arg-type]
+                float(self._lng[slot]),
+                float(self._lat[slot]),
+                self._props[slot],
+            )
+            self._gig_of[slot] = gig
+            self._missing -= 1
         return gig
 
     def _ids_of(self, found: IntArray | Local) -> list[GigId]:
@@ -586,21 +893,38 @@ class GigIndex:
         return [ids[int(s)] for s in records[:, SLOT].tolist()]  # type: ignore[misc]
 
     def _record_gigs(self, records: FloatArray) -> list[Gig]:
-        if not self._delta:
-            from_rows: list[Gig] = self._row_gigs[records[:, POS].astype(np.intp)].tolist()
-            return from_rows
-        gig_of = self._gig_of
-        return [gig_of[s] for s in records[:, SLOT].astype(np.int64).tolist()]
+        return self._slot_gigs(records[:, SLOT].astype(np.int64).tolist())
 
     def _gigs(self, found: IntArray | Local) -> list[Gig]:
+        if isinstance(found, list):
+            return self._slot_gigs([slot for slot, _ in found])
+        return self._slot_gigs(found.tolist())
+
+    def _slot_gigs(self, slots: list[int]) -> list[Gig]:
         gig_of = self._gig_of
-        if isinstance(found, list):  # few, from a snapshot without changes
-            row_gigs = self._row_gigs
-            if len(found) <= _FEW:  # item reads beat a numpy gather for a handful
-                return [row_gigs[at] for _, at in found]
-            few: list[Gig] = row_gigs.take([at for _, at in found]).tolist()
-            return few
-        return [gig_of[s] for s in found.tolist()]
+        gigs = [gig_of[s] for s in slots]
+        if self._missing and None in gigs:
+            self._build_gigs(slots, gigs)
+        return gigs  # type: ignore[return-value]
+
+    def _build_gigs(self, slots: list[int], gigs: list[Gig | None]) -> None:
+        """Build (and keep) the gigs of ``slots`` not built yet, in place in ``gigs``."""
+        at = [i for i, gig in enumerate(gigs) if gig is None]
+        picked = [slots[i] for i in at]
+        ids = self._ids
+        props = self._props
+        built = make_gigs(
+            [ids[s] for s in picked],
+            self._lng[picked].tolist(),
+            self._lat[picked].tolist(),
+            [props[s] for s in picked],
+        )
+        gig_of = self._gig_of
+        for i, slot, gig in zip(at, picked, built, strict=True):
+            if gig_of[slot] is None:
+                gig_of[slot] = gig
+                self._missing -= 1
+            gigs[i] = gig_of[slot]
 
     def _delta_slots(self) -> IntArray:
         if self._delta_cache is None:
@@ -633,8 +957,10 @@ class GigIndex:
             InvalidCoordinates: An edge out of range or NaN.
             InvalidInput: ``min_lat > max_lat``, a non-number edge or a bad ``limit``.
         """
-        boxes = self._boxes(min_lng, min_lat, max_lng, max_lat)
-        return self._gigs(self._bbox_slots(boxes, _check_limit(limit)))
+        boxes = check_bbox(min_lng, min_lat, max_lng, max_lat)
+        wanted = check_limit(limit)
+        with self._lock:
+            return self._gigs(self._bbox_slots(boxes, wanted))
 
     def in_bbox_ids(
         self,
@@ -645,26 +971,10 @@ class GigIndex:
         limit: int | None = None,
     ) -> list[GigId]:
         """Like :meth:`in_bbox`, but only the ids (no :class:`Gig` objects built): faster."""
-        boxes = self._boxes(min_lng, min_lat, max_lng, max_lat)
-        return self._ids_of(self._bbox_slots(boxes, _check_limit(limit)))
-
-    def _boxes(
-        self, min_lng: object, min_lat: object, max_lng: object, max_lat: object
-    ) -> list[Box]:
-        west = check_lng(min_lng, "min_lng")
-        south = check_lat(min_lat, "min_lat")
-        east = check_lng(max_lng, "max_lng")
-        north = check_lat(max_lat, "max_lat")
-        if south > north:
-            raise InvalidInput(
-                f"min_lat {south} is north of max_lat {north}",
-                field="min_lat",
-                value=south,
-                max_lat=north,
-            )
-        if west > east:
-            return [(west, south, 180.0, north), (-180.0, south, east, north)]
-        return [(west, south, east, north)]
+        boxes = check_bbox(min_lng, min_lat, max_lng, max_lat)
+        wanted = check_limit(limit)
+        with self._lock:
+            return self._ids_of(self._bbox_slots(boxes, wanted))
 
     def _bbox_slots(self, boxes: list[Box], limit: int | None) -> IntArray | Local:
         """Slots in the boxes, ascending: an array, or :data:`Local` entries when few."""
@@ -754,12 +1064,13 @@ class GigIndex:
             InvalidCoordinates: A centre out of range or NaN.
             InvalidInput: A negative, infinite or non-number radius, a bad limit or method.
         """
-        found = self._near(lng, lat, radius_m, limit, method)
-        if isinstance(found, list):
-            local = [(slot, at) for _, slot, _, _, at in found]
-            return make_hits(self._gigs(local), [entry[0] for entry in found])
-        records, dists = found
-        return make_hits(self._record_gigs(records), dists.tolist())
+        with self._lock:
+            found = self._near(lng, lat, radius_m, limit, method)
+            if isinstance(found, list):
+                local = [(slot, at) for _, slot, _, _, at in found]
+                return make_hits(self._gigs(local), [entry[0] for entry in found])
+            records, dists = found
+            return make_hits(self._record_gigs(records), dists.tolist())
 
     def near_ids(
         self,
@@ -773,12 +1084,14 @@ class GigIndex:
 
         Skips building a :class:`Hit` and a :class:`Gig` per result (about 0.4 µs each).
         """
-        found = self._near(lng, lat, radius_m, limit, method)
-        if isinstance(found, list):
-            local = [(slot, at) for _, slot, _, _, at in found]
-            return self._ids_of(local), np.array([entry[0] for entry in found], dtype=np.float64)
-        records, dists = found
-        return self._record_ids(records), dists
+        with self._lock:
+            found = self._near(lng, lat, radius_m, limit, method)
+            if isinstance(found, list):
+                local = [(slot, at) for _, slot, _, _, at in found]
+                distances = np.array([entry[0] for entry in found], dtype=np.float64)
+                return self._ids_of(local), distances
+            records, dists = found
+            return self._record_ids(records), dists.copy()
 
     def _near(
         self, lng: object, lat: object, radius_m: object, limit: object, method: object
@@ -790,12 +1103,8 @@ class GigIndex:
         """
         x = check_lng(lng, "lng")
         y = check_lat(lat, "lat")
-        radius = number(radius_m, "radius_m")
-        if not 0.0 <= radius < math.inf:
-            raise InvalidInput(
-                f"radius_m must be finite and >= 0, got {radius}", field="radius_m", value=radius
-            )
-        wanted = _check_limit(limit)
+        radius = check_radius(radius_m)
+        wanted = check_limit(limit)
         model = check_method(method)
         if wanted == 0:
             return []
@@ -950,29 +1259,33 @@ class GigIndex:
             InvalidInput: A bad ``limit``.
         """
         polygon = check_area(polygon)
-        wanted = _check_limit(limit)
+        wanted = check_limit(limit)
         if polygon.is_empty or wanted == 0:
             return []
-        min_x, min_y, max_x, max_y = polygon.bounds
-        box = (
-            max(min_x, -180.0),
-            max(min_y, -90.0),
-            min(max_x, 180.0),
-            min(max_y, 90.0),
-        )
-        if box[0] > box[2] or box[1] > box[3]:
-            return []
-        found = self._bbox_slots([box], None)
-        slots = (
-            np.array([e[0] for e in found], dtype=np.int64) if isinstance(found, list) else found
-        )
-        shapely.prepare(polygon)
-        covered = shapely.intersects_xy(polygon, self._lng[slots], self._lat[slots])
-        slots = slots[covered]
-        return self._gigs(slots[:wanted] if wanted is not None else slots)
+        with self._lock:
+            min_x, min_y, max_x, max_y = polygon.bounds
+            box = (
+                max(min_x, -180.0),
+                max(min_y, -90.0),
+                min(max_x, 180.0),
+                min(max_y, 90.0),
+            )
+            if box[0] > box[2] or box[1] > box[3]:
+                return []
+            found = self._bbox_slots([box], None)
+            slots = (
+                np.array([e[0] for e in found], dtype=np.int64)
+                if isinstance(found, list)
+                else found
+            )
+            shapely.prepare(polygon)
+            covered = shapely.intersects_xy(polygon, self._lng[slots], self._lat[slots])
+            slots = slots[covered]
+            return self._gigs(slots[:wanted] if wanted is not None else slots)
 
     # --- GeoJSON -------------------------------------------------------------------------------
 
     def to_geojson(self) -> dict[str, Any]:
         """All gigs as a GeoJSON FeatureCollection, in insertion order (new dicts)."""
-        return {"type": "FeatureCollection", "features": [gig.to_feature() for gig in self]}
+        gigs = list(self)
+        return {"type": "FeatureCollection", "features": [gig.to_feature() for gig in gigs]}

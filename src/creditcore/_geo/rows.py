@@ -87,31 +87,42 @@ class LatRows:
         self, slots: IntArray, lngs: FloatArray, lats: FloatArray, ids: IntArray | None = None
     ) -> None:
         count = int(slots.size)
-        by_lat = np.sort(lats)
+        # One sort by latitude; rows are then blocks of that order, and each block is sorted
+        # by exact longitude on its own (about a thousand small sorts beat one big lexsort).
+        by_lat = np.argsort(lats)
+        sorted_lat = lats.take(by_lat)
         # Row lower bounds: every `size`-th latitude; the first row starts at -90.
-        bounds = np.unique(by_lat[:: _row_size(count)]) if count else np.empty(0)
+        bounds = np.unique(sorted_lat[:: _row_size(count)]) if count else np.empty(0)
         self._bounds: list[float] = [-90.0, *bounds[bounds > -90.0].tolist()]
-        rows = np.searchsorted(np.asarray(self._bounds), lats, side="right") - 1
+        edges = np.searchsorted(sorted_lat, np.asarray(self._bounds[1:]), side="left")
         self._row_base = np.arange(len(self._bounds), dtype=np.float64) * _STRIDE + 180.0
-        # Sort by row, then by the exact longitude, then by input order (lexsort is stable):
-        # within a row the longitudes are then monotonic, and so is the rounded key.
-        order = np.lexsort((lngs, rows))
-        self._key: FloatArray = self._row_base[rows[order]] + lngs[order]
-        x, y, z = unit_vectors(lngs, lats)
+        starts = [0, *edges.tolist()]
+        ends = [*edges.tolist(), count]
+        lng_by_lat = lngs.take(by_lat)
+        order = np.empty(count, dtype=np.int64)
+        rows = np.empty(count, dtype=np.float64)
+        for row, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            if end > start:
+                within = np.argsort(lng_by_lat[start:end])
+                order[start:end] = by_lat[start:end].take(within)
+                rows[start:end] = self._row_base[row]
+        self.lng: FloatArray = lngs.take(order)
+        self.lat: FloatArray = lats.take(order)
+        self._key: FloatArray = rows + self.lng
+        x, y, z = unit_vectors(self.lng, self.lat)
         self.exact_ids = ids is not None and bool(np.all(np.abs(ids) <= _EXACT))
+        self.slot: IntArray = slots.take(order)
+        self.ids: IntArray | None = None if ids is None else ids.take(order)
         id_floats = (
-            ids.astype(np.float64) if ids is not None and self.exact_ids else np.full(count, np.nan)
+            self.ids.astype(np.float64)
+            if self.ids is not None and self.exact_ids
+            else np.full(count, np.nan)
         )
-        columns = (lngs, lats, x, y, z, slots.astype(np.float64), id_floats)
+        columns = (self.lng, self.lat, x, y, z, self.slot.astype(np.float64), id_floats)
         self.records: FloatArray = np.empty((count, 8), dtype=np.float64)
         for column, values in enumerate(columns):
-            self.records[:, column] = values[order]
+            self.records[:, column] = values
         self.records[:, POS] = np.arange(count, dtype=np.float64)
-        # Contiguous copies for box queries, which read few columns of many points.
-        self.lng: FloatArray = self.records[:, LNG].copy()
-        self.lat: FloatArray = self.records[:, LAT].copy()
-        self.slot: IntArray = slots[order]
-        self.ids: IntArray | None = None if ids is None else ids[order]
 
     def __len__(self) -> int:
         return int(self._key.size)

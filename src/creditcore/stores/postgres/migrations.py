@@ -88,28 +88,34 @@ def _check_sequence(migrations: Sequence[Migration]) -> None:
             )
 
 
-def current_version(conn: psycopg.Connection[Any], schema: str) -> int:
+def current_version(
+    conn: psycopg.Connection[Any], schema: str, table: str = "schema_migrations"
+) -> int:
     """The schema's recorded version: 0 when the schema or its version table does not exist."""
-    # to_regclass parses its argument as SQL: quote the (validated, quote-free) schema name.
-    table = f'"{schema}".schema_migrations'
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    # to_regclass parses its argument as SQL: quote the (validated, quote-free) names.
+    qualified = f'"{schema}"."{table}"'
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified,)).fetchone()
     if row is None or not row[0]:
         return 0
     found = conn.execute(
-        sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_migrations").format(
-            sql.Identifier(schema)
+        sql.SQL("SELECT coalesce(max(version), 0) FROM {}.{}").format(
+            sql.Identifier(schema), sql.Identifier(table)
         )
     ).fetchone()
     return int(found[0]) if found is not None else 0
 
 
 def migrate(
-    conn: psycopg.Connection[Any], schema: str, migrations: Sequence[Migration]
+    conn: psycopg.Connection[Any],
+    schema: str,
+    migrations: Sequence[Migration],
+    table: str = "schema_migrations",
 ) -> tuple[int, int]:
     """Bring ``schema`` up to the last of ``migrations``; return ``(version_before, version_after)``.
 
     Runs in one transaction on ``conn`` (which must not be inside another one) under an advisory
     lock, so concurrent openers never race and a failing migration leaves nothing half-applied.
+    ``table`` names the version table, so two stores (the ledger's, the gigs') can share a schema.
 
     Raises:
         SchemaVersionError: The schema records a version newer than the last migration known here.
@@ -121,7 +127,7 @@ def migrate(
     name = sql.Identifier(schema)
     # Fast path without the lock: an up-to-date schema needs no writes.
     with conn.transaction():
-        before = current_version(conn, schema)
+        before = current_version(conn, schema, table)
     if before == target:
         return before, before
     with conn.transaction():
@@ -133,13 +139,13 @@ def migrate(
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(name))
         conn.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.schema_migrations ("
+                "CREATE TABLE IF NOT EXISTS {}.{} ("
                 " version integer PRIMARY KEY,"
                 " description text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())"
-            ).format(name)
+            ).format(name, sql.Identifier(table))
         )
-        before = current_version(conn, schema)
+        before = current_version(conn, schema, table)
         if before > target:
             raise store_errors.schema_too_new(f"schema {schema!r}", before, target, schema=schema)
         for migration in migrations[before:]:
@@ -154,9 +160,9 @@ def migrate(
                     version=migration.version,
                 ) from error
             conn.execute(
-                sql.SQL(
-                    "INSERT INTO {}.schema_migrations (version, description) VALUES (%s, %s)"
-                ).format(name),
+                sql.SQL("INSERT INTO {}.{} (version, description) VALUES (%s, %s)").format(
+                    name, sql.Identifier(table)
+                ),
                 (migration.version, migration.description),
             )
     return before, target
