@@ -67,6 +67,7 @@ KINDS = ("uniform", "city")
 RADIUS_M = 10_000.0
 LIMIT = 100
 BOX_DEG = 1.0
+CITY_BOX_DEG = 0.25  # a city-sized box, about 28 km wide: the STRtree comparison of issue 11
 _CHUNK = 50  # queries per timed chunk
 
 FloatArray = npt.NDArray[np.float64]
@@ -209,14 +210,23 @@ def _balltree(lng: FloatArray, lat: FloatArray) -> Callable[[float, float], obje
     return near
 
 
-def _strtree(
-    lng: FloatArray, lat: FloatArray
-) -> tuple[Callable[[float, float], object], Callable[[float, float], object]]:
+Calls = tuple[
+    Callable[[float, float], object],
+    Callable[[float, float], object],
+    Callable[[float, float], object],
+]
+
+
+def _strtree(lng: FloatArray, lat: FloatArray) -> Calls:
     tree = shapely.STRtree(shapely.points(lng, lat))
     half = BOX_DEG / 2.0
+    city = CITY_BOX_DEG / 2.0
 
     def bbox(x: float, y: float) -> object:
         return tree.query(shapely.box(x - half, y - half, x + half, y + half))
+
+    def city_box(x: float, y: float) -> object:
+        return tree.query(shapely.box(x - city, y - city, x + city, y + city))
 
     def near(x: float, y: float) -> object:
         dlat = math.degrees(RADIUS_M / EARTH_RADIUS_M)
@@ -227,25 +237,27 @@ def _strtree(
         order = np.argsort(dist[keep], kind="stable")[:LIMIT]
         return found[keep][order]
 
-    return bbox, near
+    return bbox, near, city_box
 
 
-def _rtree_peer(
-    lng: FloatArray, lat: FloatArray
-) -> tuple[Callable[[float, float], object], Callable[[float, float], object]]:
+def _rtree_peer(lng: FloatArray, lat: FloatArray) -> Calls:
     points = np.column_stack((lng, lat))
     tree = rtree_index.Index((np.arange(lng.size, dtype=np.int64), points, points))
     half = BOX_DEG / 2.0
+    city = CITY_BOX_DEG / 2.0
 
     def bbox(x: float, y: float) -> object:
         return list(tree.intersection((x - half, y - half, x + half, y + half)))
+
+    def city_box(x: float, y: float) -> object:
+        return list(tree.intersection((x - city, y - city, x + city, y + city)))
 
     def near(x: float, y: float) -> object:
         found = np.fromiter(tree.nearest((x, y, x, y), LIMIT), dtype=np.int64)
         dist = haversine_m(x, y, lng[found], lat[found])
         return found[dist <= RADIUS_M]
 
-    return bbox, near
+    return bbox, near, city_box
 
 
 def _geokdbush(
@@ -288,20 +300,227 @@ def install_geokdbush(folder: Path) -> Path | None:
     return folder
 
 
+# --- structures for box queries ------------------------------------------------------------------
+
+
+class PackedRTree:
+    """A packed (STR) R-tree of points in numpy, two levels: the third contender for boxes.
+
+    Points are sorted into leaves of 64 by Sort-Tile-Recursive (slices by longitude, then by
+    latitude within a slice); leaves are grouped 64 to a node the same way. A query tests every
+    node box at once, then the leaves of the nodes it hits, then their points, all vectorised.
+    """
+
+    def __init__(self, lng: FloatArray, lat: FloatArray, leaf: int = 64) -> None:
+        order = self._str_order(lng, lat, leaf)
+        self.ids = order
+        self.lng = lng[order]
+        self.lat = lat[order]
+        count = lng.size
+        starts = np.arange(0, count, leaf)
+        self.leaf = leaf
+        self.leaf_box = np.column_stack(
+            (
+                np.minimum.reduceat(self.lng, starts),
+                np.minimum.reduceat(self.lat, starts),
+                np.maximum.reduceat(self.lng, starts),
+                np.maximum.reduceat(self.lat, starts),
+            )
+        )
+        nodes = np.arange(0, len(starts), leaf)
+        self.node_box = np.column_stack(
+            (
+                np.minimum.reduceat(self.leaf_box[:, 0], nodes),
+                np.minimum.reduceat(self.leaf_box[:, 1], nodes),
+                np.maximum.reduceat(self.leaf_box[:, 2], nodes),
+                np.maximum.reduceat(self.leaf_box[:, 3], nodes),
+            )
+        )
+
+    @staticmethod
+    def _str_order(lng: FloatArray, lat: FloatArray, leaf: int) -> npt.NDArray[np.int64]:
+        count = lng.size
+        slices = max(1, math.ceil(math.sqrt(count / leaf)))
+        by_lng = np.argsort(lng, kind="stable")
+        per = math.ceil(count / slices)
+        parts = []
+        for at in range(0, count, per):
+            part = by_lng[at : at + per]
+            parts.append(part[np.argsort(lat[part], kind="stable")])
+        return np.concatenate(parts).astype(np.int64)
+
+    @staticmethod
+    def _hits(boxes: FloatArray, w: float, s: float, e: float, n: float) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(
+            (boxes[:, 0] <= e) & (boxes[:, 2] >= w) & (boxes[:, 1] <= n) & (boxes[:, 3] >= s)
+        )
+
+    def query(self, w: float, s: float, e: float, n: float) -> npt.NDArray[np.int64]:
+        """Ids of the points in the box (no order)."""
+        nodes = self._hits(self.node_box, w, s, e, n)
+        if not nodes.size:
+            return np.empty(0, dtype=np.int64)
+        leaves = (nodes[:, None] * self.leaf + np.arange(self.leaf)).ravel()
+        leaves = leaves[leaves < len(self.leaf_box)]
+        leaves = leaves[self._hits(self.leaf_box[leaves], w, s, e, n)]
+        if not leaves.size:
+            return np.empty(0, dtype=np.int64)
+        at = (leaves[:, None] * self.leaf + np.arange(self.leaf)).ravel()
+        at = at[at < self.lng.size]
+        x, y = self.lng[at], self.lat[at]
+        inside = (x >= w) & (x <= e) & (y >= s) & (y <= n)
+        return self.ids[at[inside]]
+
+
+def _cpu_timed(build: Callable[[], Any], times: int = 3) -> tuple[Any, float, float, float]:
+    """Build ``times`` times; the last value, and the median wall, its spread, median CPU (s)."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    value: Any = None
+    for _ in range(times):
+        value = None
+        start, cpu = time.perf_counter(), time.process_time()
+        value = build()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    walls.sort()
+    return value, walls[len(walls) // 2], walls[-1] - walls[0], sorted(cpus)[len(cpus) // 2]
+
+
+# --- PostGIS ----------------------------------------------------------------------------------------
+
+
+def _postgis_rows(
+    n: int,
+    kind: str,
+    index: GigIndex,
+    lng: FloatArray,
+    lat: FloatArray,
+    centres: FloatArray,
+    dsn: str,
+    repeat: int,
+) -> dict[str, Any]:
+    """PostGISGigStore beside GigIndex: load, queries, from_store, sync costs and lag."""
+    import psycopg
+    from psycopg import sql
+
+    from creditcore.stores.postgis import PostGISGigStore
+
+    schema = f"bench_gigs_{os.getpid()}"
+    out: dict[str, Any] = {}
+    store = PostGISGigStore(dsn, schema=schema)
+    try:
+        records = list(zip(range(n), lng.tolist(), lat.tolist(), strict=True))
+        _, out["pg_load_s"] = _timed(lambda: store.insert_many(records))
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("VACUUM ANALYZE {}.gigs").format(sql.Identifier(schema)))
+        built, wall, spread, cpu = _cpu_timed(lambda: GigIndex.from_store(store))
+        out.update(from_store_s=wall, from_store_spread_s=spread, from_store_cpu_s=cpu)
+        half = BOX_DEG / 2.0
+        hexagon = [
+            (math.cos(t) * half, math.sin(t) * half) for t in np.linspace(0.0, 2 * math.pi, 7)[:-1]
+        ]
+
+        def area(x: float, y: float) -> shapely.Polygon:
+            return shapely.Polygon([(x + a, y + b) for a, b in hexagon])
+
+        few = centres[: max(50, len(centres) // 5)]
+        calls: dict[str, Callable[[float, float], object]] = {
+            "pg_near_us": lambda x, y: store.near(x, y, RADIUS_M, limit=LIMIT),
+            "pg_bbox_us": lambda x, y: store.in_bbox(x - half, y - half, x + half, y + half, LIMIT),
+            "pg_within_us": lambda x, y: store.within(area(x, y), limit=LIMIT),
+            "mem_near_us": lambda x, y: index.near(x, y, RADIUS_M, limit=LIMIT),
+            "mem_bbox_us": lambda x, y: index.in_bbox(
+                x - half, y - half, x + half, y + half, LIMIT
+            ),
+            "mem_within_us": lambda x, y: index.within(area(x, y), limit=LIMIT),
+        }
+        out.update(_interleaved_us(calls, few, max(1, repeat // 2)))
+        out["pg_queries"] = len(few)
+        rng = np.random.default_rng(5)
+        for count in (1, 1_000, 100_000):
+            if count > n:
+                continue
+            start = time.perf_counter()
+            if count == 1:
+                store.update(int(rng.integers(0, n)), lng=float(rng.uniform(-180, 180)))
+            else:
+                base = 10_000_000 + count
+                store.insert_many(
+                    [
+                        (base + k, float(x), float(y))
+                        for k, (x, y) in enumerate(
+                            zip(
+                                rng.uniform(-180, 180, count),
+                                rng.uniform(-80, 80, count),
+                                strict=True,
+                            )
+                        )
+                    ]
+                )
+            written = time.perf_counter()
+            cpu = time.process_time()
+            applied = built.sync()
+            done = time.perf_counter()
+            assert applied == count, (applied, count)
+            out[f"sync_{count}_write_s"] = written - start
+            out[f"sync_{count}_s"] = done - written
+            out[f"sync_{count}_cpu_s"] = time.process_time() - cpu
+            out[f"sync_{count}_lag_s"] = done - start
+    finally:
+        store.close()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    return out
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
-def _one(n: int, kind: str, queries: int, repeat: int, node_dir: Path | None) -> dict[str, Any]:
+def _one(
+    n: int,
+    kind: str,
+    queries: int,
+    repeat: int,
+    node_dir: Path | None,
+    postgis: str | None = None,
+    postgis_max: int = 0,
+) -> dict[str, Any]:
     lng, lat = make_points(n, kind)
     centres = make_queries(queries, kind)
     records = list(zip(range(n), lng.tolist(), lat.tolist(), strict=True))
     row: dict[str, Any] = {"n": n, "kind": kind, "queries": queries}
 
-    index, rss_mb, py_peak_mb = _memory(lambda: GigIndex(records))
-    _, row["build_s"] = _timed(lambda: GigIndex(records))
+    ids = np.arange(n, dtype=np.int64)
+    index, rss_mb, py_peak_mb = _memory(lambda: GigIndex.from_arrays(ids, lng, lat))
+    _, row["build_s"], row["build_spread_s"], row["build_cpu_s"] = _cpu_timed(
+        lambda: GigIndex.from_arrays(ids, lng, lat)
+    )
+    _, row["build_records_s"], _, row["build_records_cpu_s"] = _cpu_timed(
+        lambda: GigIndex(records), 1
+    )
+    features = [
+        {"type": "Feature", "id": i, "geometry": {"type": "Point", "coordinates": [x, y]}}
+        for i, x, y in records
+    ]
+    _, row["build_geojson_s"], _, row["build_geojson_cpu_s"] = _cpu_timed(
+        lambda: GigIndex.from_geojson(features), 1
+    )
+    del features
     row["rss_mb"] = round(rss_mb, 1)
     row["py_peak_mb"] = round(py_peak_mb, 1)
     half = BOX_DEG / 2.0
+    city = CITY_BOX_DEG / 2.0
+    packed, row["packed_build_s"] = _timed(lambda: PackedRTree(lng, lat))
+
+    def ours_city_ids(x: float, y: float) -> object:
+        return index.in_bbox_ids(x - city, y - city, x + city, y + city)
+
+    def packed_city(x: float, y: float) -> object:
+        return packed.query(x - city, y - city, x + city, y + city)
+
+    def packed_bbox(x: float, y: float) -> object:
+        return packed.query(x - half, y - half, x + half, y + half)
 
     def ours_bbox(x: float, y: float) -> object:
         return index.in_bbox(x - half, y - half, x + half, y + half, limit=LIMIT)
@@ -315,14 +534,21 @@ def _one(n: int, kind: str, queries: int, repeat: int, node_dir: Path | None) ->
     def ours_near_ids(x: float, y: float) -> object:
         return index.near_ids(x, y, RADIUS_M, limit=LIMIT)
 
-    (rtree_bbox, rtree_near), row["rtree_build_s"] = _timed(lambda: _rtree_peer(lng, lat))
-    (str_bbox, str_near), row["strtree_build_s"] = _timed(lambda: _strtree(lng, lat))
+    (rtree_bbox, rtree_near, rtree_city), row["rtree_build_s"] = _timed(
+        lambda: _rtree_peer(lng, lat)
+    )
+    (str_bbox, str_near, str_city), row["strtree_build_s"] = _timed(lambda: _strtree(lng, lat))
     ball, row["balltree_build_s"] = _timed(lambda: _balltree(lng, lat))
     calls = {
         "bbox_us": ours_bbox,
         "bbox_ids_us": ours_bbox_ids,
         "rtree_bbox_us": rtree_bbox,
         "strtree_bbox_us": str_bbox,
+        "packed_bbox_us": packed_bbox,
+        "city_bbox_ids_us": ours_city_ids,
+        "strtree_city_us": str_city,
+        "rtree_city_us": rtree_city,
+        "packed_city_us": packed_city,
         "near_us": ours_near,
         "near_ids_us": ours_near_ids,
         "rtree_near_us": rtree_near,
@@ -335,7 +561,10 @@ def _one(n: int, kind: str, queries: int, repeat: int, node_dir: Path | None) ->
     row["near_mean_hits"] = _mean_len(ours_near, centres)
     row["bbox_mean_hits"] = _mean_len(ours_bbox, centres)
     row["rtree_bbox_mean_hits"] = _mean_len(rtree_bbox, centres)
-    del rtree_bbox, rtree_near, str_bbox, str_near, ball
+    row["city_bbox_mean_hits"] = _mean_len(ours_city_ids, centres)
+    del rtree_bbox, rtree_near, str_bbox, str_near, ball, rtree_city, str_city
+    if postgis is not None and n <= postgis_max:
+        row.update(_postgis_rows(n, kind, index, lng, lat, centres, postgis, repeat))
 
     peer = _geokdbush(lng, lat, centres, repeat, node_dir)
     row["geokdbush_build_s"] = peer["build_s"] if peer else None
@@ -350,6 +579,8 @@ def run_queries(
     queries: int = 1000,
     repeat: int = 5,
     node: bool = True,
+    postgis: str | None = None,
+    postgis_max: int = 1_000_000,
 ) -> dict[str, Any]:
     """Run every row; returns ``{"rows": [...], "goals": {...}, "environment": {...}}``."""
     rows: list[dict[str, Any]] = []
@@ -357,7 +588,7 @@ def run_queries(
         node_dir = install_geokdbush(Path(tmp)) if node else None
         for n in sizes:
             for kind in kinds:
-                rows.append(_one(n, kind, queries, repeat, node_dir))
+                rows.append(_one(n, kind, queries, repeat, node_dir, postgis, postgis_max))
                 print(f"  done: {n:>9,} {kind}", file=sys.stderr)
     return {"rows": rows, "goals": _goals(rows), "environment": _environment()}
 
@@ -375,6 +606,8 @@ def _goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "near_vs_geokdbush": _ratio(row["near_us"], row["geokdbush_near_us"]),
             "near_ids_vs_geokdbush": _ratio(row["near_ids_us"], row["geokdbush_near_us"]),
             "bbox_vs_rtree": _ratio(row["bbox_us"], row["rtree_bbox_us"]),
+            "city_bbox_ids_vs_strtree": _ratio(row["city_bbox_ids_us"], row["strtree_city_us"]),
+            "build_under_1s": row["build_s"] <= 1.0,
         }
     return goals
 
@@ -417,6 +650,66 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_build_table(result: dict[str, Any]) -> str:
+    """Builds (median wall s, spread, CPU s) and the box structures compared (µs per query)."""
+    head = (
+        "| points | data | from_arrays s (spread; CPU) | from records s (CPU) | from GeoJSON s (CPU) "
+        "| STRtree build s | rtree build s | packed build s | city box hits | in_bbox_ids city µs "
+        "| STRtree city µs | rtree city µs | packed city µs | in_bbox_ids/STRtree "
+        "| 1° box: packed µs |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for row in result["rows"]:
+        goal = result["goals"][f"{row['n']}_{row['kind']}"]
+        lines.append(
+            f"| {row['n']:,} | {row['kind']} | {row['build_s']:.3f} ({row['build_spread_s']:.3f}; "
+            f"{row['build_cpu_s']:.3f}) | {row['build_records_s']:.2f} ({row['build_records_cpu_s']:.2f}) "
+            f"| {row['build_geojson_s']:.2f} ({row['build_geojson_cpu_s']:.2f}) "
+            f"| {row['strtree_build_s']:.2f} | {row['rtree_build_s']:.2f} | {row['packed_build_s']:.2f} "
+            f"| {row['city_bbox_mean_hits']:.1f} | {_fmt(row['city_bbox_ids_us'])} "
+            f"| {_fmt(row['strtree_city_us'])} | {_fmt(row['rtree_city_us'])} "
+            f"| {_fmt(row['packed_city_us'])} | {_fmt(goal['city_bbox_ids_vs_strtree'], 2)} "
+            f"| {_fmt(row['packed_bbox_us'])} |"
+        )
+    return "\n".join(lines)
+
+
+def format_postgis_table(result: dict[str, Any]) -> str:
+    """PostGISGigStore beside GigIndex in the same run: queries (µs), from_store, sync."""
+    head = (
+        "| points | data | PostGIS load s | from_store s (CPU) | near µs PostGIS / GigIndex "
+        "| in_bbox µs PostGIS / GigIndex | within µs PostGIS / GigIndex "
+        "| sync 1: write / sync / lag ms | sync 1,000: write / sync / lag ms "
+        "| sync 100,000: write / sync / lag s |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for row in result["rows"]:
+        if "pg_near_us" not in row:
+            continue
+
+        def ms(count: int, row: dict[str, Any] = row) -> str:
+            if f"sync_{count}_s" not in row:
+                return "—"
+            return " / ".join(
+                f"{row[f'sync_{count}_{key}'] * 1000:.1f}" for key in ("write_s", "s", "lag_s")
+            )
+
+        big = (
+            " / ".join(f"{row[f'sync_100000_{key}']:.2f}" for key in ("write_s", "s", "lag_s"))
+            if "sync_100000_s" in row
+            else "—"
+        )
+        lines.append(
+            f"| {row['n']:,} | {row['kind']} | {row['pg_load_s']:.1f} "
+            f"| {row['from_store_s']:.2f} ({row['from_store_cpu_s']:.2f}) "
+            f"| {row['pg_near_us']:.0f} / {row['mem_near_us']:.1f} "
+            f"| {row['pg_bbox_us']:.0f} / {row['mem_bbox_us']:.1f} "
+            f"| {row['pg_within_us']:.0f} / {row['mem_within_us']:.1f} "
+            f"| {ms(1)} | {ms(1_000)} | {big} |"
+        )
+    return "\n".join(lines)
+
+
 def write_json(result: dict[str, Any], path: Path | None = None) -> Path:
     """Write the result to ``benchmarks/results/geo_queries.json`` (or ``path``)."""
     target = path or RESULTS / "geo_queries.json"
@@ -433,13 +726,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-node", action="store_true", help="skip geokdbush")
+    parser.add_argument(
+        "--postgis",
+        default="host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3",
+        help="DSN of a PostgreSQL with PostGIS for the PostGISGigStore rows ('' to skip)",
+    )
+    parser.add_argument(
+        "--postgis-max", type=int, default=1_000_000, help="largest size with PostGIS rows"
+    )
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size]
     kinds = [kind for kind in args.kinds.split(",") if kind]
     result = run_queries(
-        sizes, kinds, queries=args.queries, repeat=args.repeat, node=not args.no_node
+        sizes,
+        kinds,
+        queries=args.queries,
+        repeat=args.repeat,
+        node=not args.no_node,
+        postgis=args.postgis or None,
+        postgis_max=args.postgis_max,
     )
     print(format_table(result))
+    print()
+    print(format_build_table(result))
+    if any("pg_near_us" in row for row in result["rows"]):
+        print()
+        print(format_postgis_table(result))
     print(f"\nwrote {write_json(result)}")
     return 0
 

@@ -32,6 +32,7 @@ from tests.stores.postgis_support import fingerprint, postgis_store_fixture  # n
 from tests.stores.postgres_support import pg_dsn_fixture  # noqa: F401
 
 _GEOD = Geod(ellps="WGS84")
+FLAT: Any = "flat"
 EDGE_M = 1e-4  # points this close to a radius may fall either way (PostGIS rounds to 1e-8 m)
 
 Point = tuple[Any, float, float]
@@ -228,7 +229,7 @@ def test_writes_are_all_or_nothing_with_named_errors(gig_store: GigStore) -> Non
         (lambda: gig_store.in_bbox(0, 10, 1, 5), InvalidInput, "north"),
         (lambda: gig_store.near(0, 0, -1), InvalidInput, "radius_m"),
         (lambda: gig_store.near(200, 0, 1), InvalidCoordinates, "lng"),
-        (lambda: gig_store.near(0, 0, 1, method="flat"), InvalidInput, "method"),
+        (lambda: gig_store.near(0, 0, 1, method=FLAT), InvalidInput, "method"),
         (lambda: gig_store.in_bbox(0, 0, 1, 1, limit=-1), InvalidInput, "limit"),
     ]
     for call, error, words in cases:

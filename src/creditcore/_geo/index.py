@@ -903,7 +903,7 @@ class GigIndex:
     def _slot_gigs(self, slots: list[int]) -> list[Gig]:
         gig_of = self._gig_of
         gigs = [gig_of[s] for s in slots]
-        if self._missing and None in gigs:
+        if self._missing and not all(gigs):  # a Gig is always truthy; all() runs in C
             self._build_gigs(slots, gigs)
         return gigs  # type: ignore[return-value]
 
