@@ -506,7 +506,6 @@ def _one(
     _, row["build_geojson_s"], _, row["build_geojson_cpu_s"] = _cpu_timed(
         lambda: GigIndex.from_geojson(features), 1
     )
-    del features
     row["rss_mb"] = round(rss_mb, 1)
     row["py_peak_mb"] = round(py_peak_mb, 1)
     half = BOX_DEG / 2.0

@@ -54,8 +54,8 @@ from creditcore._geo.distance import EARTH_RADIUS_M, Method, check_method
 from creditcore._geo.features import describe, parse_records, refuse_duplicates
 from creditcore._geo.gig import Gig, Hit, make_gig, make_gigs, make_hits
 from creditcore._geo.store import Change, GigColumns
-from creditcore.stores.postgres.migrations import advisory_key, migrate, validate_schema_name
 from creditcore.stores.postgis._schema import MIGRATIONS, VERSION_TABLE
+from creditcore.stores.postgres.migrations import advisory_key, migrate, validate_schema_name
 
 __all__ = ["POSTGIS_SPHERE_RADIUS_M", "PostGISGigStore"]
 
