@@ -32,6 +32,7 @@ PUBLIC_FACES = (
     "creditcore.stores.memory",
     "creditcore.stores.sqlite",
     "creditcore.stores.postgres",
+    "creditcore.stores.postgis",
 )
 """Every module a user imports; everything else under creditcore has a private path."""
 
