@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -43,9 +43,11 @@ from creditcore import (
 from creditcore.ledger import (
     ExpiringFirst,
     Ledger,
+    LedgerStore,
     ManualClock,
     PurchasedFirst,
     Transaction,
+    UnitOfWork,
     period_of,
 )
 from tests.conftest import IN_CI
@@ -193,6 +195,27 @@ class LedgerMachine(RuleBasedStateMachine):
         assert tx.drawn() == expected
         self.consumed[tx.id] = (user, n)
         self.keys[(user, key)] = (n, tx)
+
+    @rule(user=st.sampled_from(USERS), n=st.integers(1, 30), reserve=st.booleans())
+    def interrupted_write(self, user: str, n: int, reserve: bool) -> None:
+        """A KeyboardInterrupt inside the unit of work, after the ledger staged its write: the
+        store must roll it back whole (any BaseException), and the next step works."""
+        before = self.state(user)
+        self.counter += 1
+        payment = f"interrupted-{self.counter}"
+        spend = ExpiringFirst() if self.expiring_first else PurchasedFirst()
+        interrupted = Ledger(
+            cast(LedgerStore, _Interrupting(self.ledger.store)), self.clock, spend_order=spend
+        )
+        write: Callable[[], object] = (
+            (lambda: interrupted.reserve(user, n))
+            if reserve
+            else (lambda: interrupted.purchase(user, n, payment_id=payment))
+        )
+        with pytest.raises((KeyboardInterrupt, InsufficientCredits, AccountInDebt)):
+            write()
+        self.unchanged(user, before)
+        assert self.ledger.store.purchase_by_payment(payment) is None
 
     @rule(user=st.sampled_from(USERS), bad=bad_credits())
     def bad_amount(self, user: str, bad: Any) -> None:
@@ -429,6 +452,36 @@ class LedgerMachine(RuleBasedStateMachine):
                     back[t.ref] = back.get(t.ref, 0) + t.credits
             for ref, credits in back.items():
                 assert credits <= taken[ref]
+
+
+class _InterruptedUnit:
+    """A unit of work whose ``append`` stages the write, then is interrupted."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self.snapshot = uow.snapshot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+    def append(self, tx: Transaction, **changed: Any) -> None:
+        self._uow.append(tx, **changed)
+        raise KeyboardInterrupt
+
+
+class _Interrupting:
+    """A store whose units of work are interrupted right after the ledger's append."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    @contextmanager
+    def unit_of_work(self, user_id: str) -> Iterator[_InterruptedUnit]:
+        with self._store.unit_of_work(user_id) as uow:
+            yield _InterruptedUnit(uow)
 
 
 def _try(action: Any) -> dict[str, int]:
