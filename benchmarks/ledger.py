@@ -543,10 +543,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--aged-calls", type=int, default=2000, help="consumes per aged row")
     parser.add_argument("--aged-lots", default="0,10000,100000", help="spent lots per row")
+    parser.add_argument(
+        "--aged-stores", default=",".join(AGED_STORES), help="comma-separated store names"
+    )
     args = parser.parse_args(argv)
     if args.aged:
         levels = tuple(int(x) for x in args.aged_lots.split(","))
-        aged = run_aged(levels, calls=args.aged_calls, rounds=args.rounds, folder=args.dir)
+        names = tuple(args.aged_stores.split(","))
+        aged = run_aged(
+            levels, calls=args.aged_calls, rounds=args.rounds, folder=args.dir, stores=names
+        )
         print_aged(aged)
         print(f"\nJSON: {write_aged_json(aged, args.json)}")
         return 0
