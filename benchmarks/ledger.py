@@ -431,10 +431,18 @@ AGED_STORES: dict[str, Callable[[int, Path], tuple[Consume, Callable[[], None]]]
 }
 
 
-def run_aged(levels: tuple[int, ...], *, calls: int, rounds: int, folder: Path) -> list[AgedRow]:
+def run_aged(
+    levels: tuple[int, ...],
+    *,
+    calls: int,
+    rounds: int,
+    folder: Path,
+    stores: tuple[str, ...] = tuple(AGED_STORES),
+) -> list[AgedRow]:
     """For each store, one account per level, measured in turns (``rounds`` slices each)."""
     rows: list[AgedRow] = []
-    for name, build in AGED_STORES.items():
+    for name in stores:
+        build = AGED_STORES[name]
         try:
             built = {n: build(n, folder) for n in levels}
         except Exception as error:
