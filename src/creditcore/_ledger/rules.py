@@ -10,12 +10,13 @@ writes what it returns. The rules (docs/domain.md states them):
 - :func:`reversal_left`: what is left to refund of a consumption / to revoke of a purchase.
 - :func:`expired_holds`: open holds past their limit, recorded as expired by the next write.
 - :func:`within_limits`: no balance past ``MAX_CREDITS``, no running total past the SQL range.
+- :func:`reset`: a new period: the unused allowance expires, the account's allowance is issued.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from creditcore._exceptions import (
@@ -26,16 +27,19 @@ from creditcore._exceptions import (
     OverRefund,
 )
 from creditcore._ledger.journal import Posting
+from creditcore._ledger.periods import period_end
 from creditcore._ledger.policies import SpendOrder
 from creditcore._ledger.values import Account, Hold, Lot, Snapshot, Transaction
 from creditcore._limits import MAX_CREDITS, MAX_RUNNING_TOTAL
 
 __all__ = [
+    "Reset",
     "active_hold",
     "available",
     "draw",
     "expired_holds",
     "no_debt",
+    "reset",
     "reversal_left",
     "reversed_so_far",
     "within_limits",
@@ -203,3 +207,47 @@ def within_limits(account: Account, balance: int, totals: dict[str, int]) -> Non
                 balance=total,
                 limit=MAX_RUNNING_TOTAL,
             )
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    """What a reset writes: the changed and new lots, the posting, the moved account."""
+
+    lots: tuple[Lot, ...]
+    posting: Posting
+    account: Account
+    expired: int
+
+
+def reset(snap: Snapshot, target: str, now: datetime, lot_id: str) -> Reset | None:
+    """Start period ``target``: ``None`` when the account is already in it or a later one.
+
+    The current subscription lot's credits expire; the account's allowance (if any) is issued
+    as a new subscription lot ``lot_id`` expiring at the end of ``target``; purchased lots are
+    untouched.
+    """
+    account = snap.account
+    if account.period >= target:
+        return None
+    posting = Posting({lot.id: lot.remaining for lot in snap.lots}, account.totals)
+    changed: list[Lot] = []
+    expired = 0
+    for lot in snap.lots:
+        if lot.id == account.subscription_lot and lot.remaining:
+            expired = lot.remaining
+            changed.append(replace(lot, remaining=0))
+            posting.lot(lot.id, -expired)
+            posting.system("expired", expired)
+    new_lot: str | None = None
+    if account.allowance:
+        lot = Lot(
+            id=lot_id, user_id=account.user_id, kind="subscription", credits=account.allowance,
+            remaining=account.allowance, created_at=now, seq=account.seq + 1,
+            expires_at=period_end(target), source=target,
+        )  # fmt: skip
+        changed.append(lot)
+        posting.lot(lot.id, account.allowance)
+        posting.system("issued", -account.allowance)
+        new_lot = lot.id
+    moved = replace(account, period=target, subscription_lot=new_lot)
+    return Reset(tuple(changed), posting, moved, expired)

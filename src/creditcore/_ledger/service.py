@@ -859,36 +859,14 @@ class Ledger:
         target = normalize_period(period)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction | None:
-            snap = uow.snapshot
-            account = snap.account
-            if account.period >= target:
+            plan = rules.reset(uow.snapshot, target, now, _new_id("lot_"))
+            if plan is None:
                 return None
-            posting = self._posting(snap)
-            changed: list[Lot] = []
-            expired = 0
-            for lot in snap.lots:
-                if lot.id == account.subscription_lot and lot.remaining:
-                    expired = lot.remaining
-                    changed.append(replace(lot, remaining=0))
-                    posting.lot(lot.id, -expired)
-                    posting.system("expired", expired)
-            seq = account.seq + 1
-            new_lot: str | None = None
-            if account.allowance:
-                lot = Lot(
-                    id=_new_id("lot_"), user_id=user_id, kind="subscription",
-                    credits=account.allowance, remaining=account.allowance, created_at=now,
-                    seq=seq, expires_at=period_end(target), source=target,
-                )  # fmt: skip
-                changed.append(lot)
-                posting.lot(lot.id, account.allowance)
-                posting.system("issued", -account.allowance)
-                new_lot = lot.id
-            moved = replace(account, period=target, subscription_lot=new_lot)
+            old = uow.snapshot.account
             return self._commit(
-                uow, now, "reset", account.allowance, posting, key=None, fingerprint=fp,
-                lots=changed, account=moved,
-                metadata={"period": target, "expired": expired, "tier": account.tier},
+                uow, now, "reset", old.allowance, plan.posting, key=None, fingerprint=fp,
+                lots=plan.lots, account=plan.account,
+                metadata={"period": target, "expired": plan.expired, "tier": old.tier},
             )  # fmt: skip
 
         def never(_uow: UnitOfWork, prior: Transaction) -> Transaction | None:
