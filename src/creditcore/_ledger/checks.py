@@ -57,6 +57,8 @@ def allowance(value: object) -> int:
 
 def encodable(value: str, field: str) -> str:
     """``value`` when every store can keep it: no lone surrogate (text that is not Unicode)."""
+    if value.isascii():
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as error:

@@ -30,18 +30,20 @@ class Posting:
         totals: Current balances of the system accounts and ``debt``.
     """
 
-    __slots__ = ("_deltas", "_lots", "_totals")
+    __slots__ = ("_deltas", "_lot_change", "_lots", "_totals")
 
     def __init__(self, lots: Mapping[str, int], totals: Mapping[str, int]) -> None:
         self._lots = lots
         self._totals = totals
         self._deltas: dict[str, int] = {}
+        self._lot_change = 0
 
     def lot(self, lot_id: str, delta: int) -> None:
         """Move ``delta`` credits on a lot."""
         if delta:
             key = "lot:" + lot_id
             self._deltas[key] = self._deltas.get(key, 0) + delta
+            self._lot_change += delta
 
     def system(self, name: str, delta: int) -> None:
         """Move ``delta`` credits on a system account (or ``debt``)."""
@@ -63,7 +65,7 @@ class Posting:
 
     def lot_change(self) -> int:
         """The net change of the lots' credits (what the account's balance moves by)."""
-        return sum(d for name, d in self._deltas.items() if name.startswith("lot:"))
+        return self._lot_change
 
     def totals(self) -> dict[str, int]:
         """The system totals after this posting."""

@@ -204,7 +204,8 @@ class Ledger:
         base = account if account is not None else snap.account
         seq = base.seq + 1
         totals = posting.totals()
-        balance = sum(lot.remaining for lot in snap.lots) + posting.lot_change()
+        change = posting.lot_change()
+        balance = sum(lot.remaining for lot in snap.lots) + change if change > 0 else 0
         rules.within_limits(base, balance, totals)
         new_account = base.advanced(seq, totals)
         tx = Transaction(

@@ -79,12 +79,34 @@ def snapshot_after(
     snap: Snapshot, account: Account, lots: Sequence[Lot], holds: Sequence[Hold]
 ) -> Snapshot:
     """The snapshot after writing ``account`` and the new versions ``lots`` and ``holds`` on
-    top of ``snap`` (what a store would read back after the commit)."""
-    by_lot = {lot.id: lot for lot in snap.lots}
-    by_lot.update((lot.id, lot) for lot in lots)
-    by_hold = {hold.id: hold for hold in snap.holds}
-    by_hold.update((hold.id, hold) for hold in holds)
-    return snapshot_of(account, by_lot.values(), by_hold.values())
+    top of ``snap`` (what a store would read back after the commit).
+
+    Equal to ``snapshot_of(account, <snap's lots updated by lots>, <snap's holds updated by
+    holds>)``, without re-sorting what did not move (a lot's ``seq`` and ``id`` never change).
+    """
+    sub = account.subscription_lot
+    if lots or sub != snap.account.subscription_lot:
+        changed = {lot.id: lot for lot in lots}
+        kept: list[Lot] = []
+        for lot in snap.lots:
+            new = changed.pop(lot.id, lot) if changed else lot
+            if new.remaining > 0 or new.id == sub:
+                kept.append(new)
+        if changed:  # lots new to the snapshot
+            kept.extend(lot for lot in changed.values() if lot.remaining > 0 or lot.id == sub)
+            kept.sort(key=_lot_order)
+        kept_lots = tuple(kept)
+    else:
+        kept_lots = snap.lots
+    if holds:
+        by_hold = {hold.id: hold for hold in snap.holds}
+        by_hold.update((hold.id, hold) for hold in holds)
+        kept_holds = tuple(
+            sorted((h for h in by_hold.values() if hold_in_snapshot(h)), key=_hold_order)
+        )
+    else:
+        kept_holds = snap.holds
+    return Snapshot(account, kept_lots, kept_holds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,12 @@ class _MemoryUnitOfWork:
         self._staged.append(_Staged(tx, account, tuple(lots), tuple(holds)))
 
     def _commit(self) -> None:
-        """Publish the staged writes. Everything that can fail runs before the first change."""
+        """Publish the staged writes, whole or not at all.
+
+        Everything that can be refused runs before the first change; if anything is raised
+        while publishing (an interrupt between two statements), what was published is taken
+        back before it propagates, so the account is as before (and never half-written).
+        """
         if not self._staged:
             return
         store = self._store
@@ -117,25 +122,75 @@ class _MemoryUnitOfWork:
         snap = book.snap
         for staged in self._staged:  # compute the new state first: nothing published yet
             snap = snapshot_after(snap, staged.account, staged.lots, staged.holds)
-        with store._global:  # payment ids are unique across accounts: check and claim at once
-            for staged in self._staged:
-                pid = staged.tx.payment_id
-                if pid is not None and pid in store._payments:
-                    raise store_errors.duplicate_payment(pid)
-            for staged in self._staged:
-                tx = staged.tx
-                if tx.payment_id is not None:
-                    store._payments[tx.payment_id] = tx
-                store._txs[tx.id] = tx
+        staged_all = self._staged
+        old_lots: dict[str, Lot | None] = {}
+        old_holds: dict[str, Hold | None] = {}
+        for staged in staged_all:
+            for lot in staged.lots:
+                old_lots[lot.id] = book.lots.get(lot.id)
+            for hold in staged.holds:
+                old_holds[hold.id] = book.holds.get(hold.id)
+        journal_length = len(book.journal)
+        old_snap = book.snap
+        claimed: list[str] = []
+        try:
+            if any(staged.tx.payment_id is not None for staged in staged_all):
+                with store._global:  # payment ids are unique across accounts: check and claim
+                    for staged in staged_all:
+                        pid = staged.tx.payment_id
+                        if pid is not None and pid in store._payments:
+                            raise store_errors.duplicate_payment(pid)
+                    for staged in staged_all:
+                        pid = staged.tx.payment_id
+                        if pid is not None:
+                            claimed.append(pid)
+                            store._payments[pid] = staged.tx
+            for staged in staged_all:
+                store._txs[staged.tx.id] = staged.tx
                 for hold in staged.holds:
                     store._hold_owner[hold.id] = hold.user_id
+                    book.holds[hold.id] = hold
+                for lot in staged.lots:
+                    book.lots[lot.id] = lot
+                book.record(staged.tx)
+            book.snap = snap
+        except BaseException:
+            self._undo(old_snap, journal_length, old_lots, old_holds, claimed)
+            raise
+
+    def _undo(
+        self,
+        old_snap: Snapshot,
+        journal_length: int,
+        old_lots: dict[str, Lot | None],
+        old_holds: dict[str, Hold | None],
+        claimed: list[str],
+    ) -> None:
+        """Take back a commit that was interrupted while publishing."""
+        store = self._store
+        book = self._book
+        book.snap = old_snap
+        del book.journal[journal_length:]
+        book.keys = {t.key: t for t in book.journal if t.key is not None}
+        book.refs = {}
+        for t in book.journal:
+            if t.ref is not None:
+                book.refs.setdefault(t.ref, []).append(t)
         for staged in self._staged:
-            for lot in staged.lots:
-                book.lots[lot.id] = lot
-            for hold in staged.holds:
-                book.holds[hold.id] = hold
-            book.record(staged.tx)
-        book.snap = snap
+            store._txs.pop(staged.tx.id, None)
+        for pid in claimed:
+            store._payments.pop(pid, None)
+        for lot_id, lot in old_lots.items():
+            if lot is None:
+                book.lots.pop(lot_id, None)
+            else:
+                book.lots[lot_id] = lot
+        for hold_id, hold in old_holds.items():
+            if hold is None:
+                book.holds.pop(hold_id, None)
+                store._hold_owner.pop(hold_id, None)
+            else:
+                book.holds[hold_id] = hold
 
     def __enter__(self) -> _MemoryUnitOfWork:
         return self
