@@ -14,7 +14,10 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "pricing_analysis.
 def test_the_analysis_notebook_runs_and_shows_its_tables_and_plots(tmp_path: Path) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()  # raises CellExecutionError when a cell fails
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]

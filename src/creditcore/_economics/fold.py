@@ -55,7 +55,7 @@ class _Lot:
 @dataclass(slots=True)
 class _Use:
     credits: int
-    cost: Fraction | None
+    cost: int  # index into _Pass.cost_values; -1: unknown
     drawn: tuple[tuple[str, int], ...]
     operation: str | None
     provider: str | None
@@ -70,7 +70,7 @@ class _Acc:
     revoked: dict[str, int] = field(default_factory=dict)
     written_off: dict[str, int] = field(default_factory=dict)
     recovered: dict[str, int] = field(default_factory=dict)
-    cost: dict[tuple[Fraction, int, int], int] = field(default_factory=dict)
+    cost: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (cost, share, of)
     cash_in: Fraction = Fraction(0)
     consumed: int = 0
     refunded: int = 0
@@ -133,13 +133,18 @@ class _Pass:
         self.groups: dict[GroupKey, _Acc] = {}
         self.calls = 0
         self.kinds: dict[str | None, str | None] = {}
-        self.costs: dict[str, Fraction | None] = {}
+        self.costs: dict[str, int] = {}  # api_cost text -> index in cost_values
+        self.cost_values: list[Fraction] = []
         self.other_values: dict[str, Fraction | None] = {}
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def acc(self, values: tuple[str | None, ...]) -> _Acc:
-        key = tuple(values[i] for i in self.index)
+    def acc(self, values: Sequence[str | None]) -> _Acc:
+        index = self.index
+        if len(index) == 1:
+            key: GroupKey = (values[index[0]],)
+        else:
+            key = tuple([values[i] for i in index])
         found = self.groups.get(key)
         if found is None:
             found = self.groups[key] = _Acc()
@@ -209,9 +214,10 @@ class _Pass:
             return
         in_range = when >= self.start
         kind = tx.kind
-        if kind in ("consume", "capture"):
+        if kind == "consume" or kind == "capture":
             self.consume(tx, in_range)
-        elif kind == "refund":
+            return  # it moved its own lots
+        if kind == "refund":
             self.refund(tx, in_range)
         elif kind == "purchase":
             self.purchase(tx, in_range)
@@ -224,14 +230,23 @@ class _Pass:
             self.tiers[tx.user_id] = tier if isinstance(tier, str) else None
         self.move(tx, in_range)
 
-    def cost_of(self, tx: Transaction) -> Fraction | None:
-        text = tx.metadata.get("api_cost")
-        if isinstance(text, str) and text in self.costs:
-            return self.costs[text]
-        cost = consumption_cost(tx, self.currency)
-        if isinstance(text, str) and tx.metadata.get("currency", self.currency) == self.currency:
-            self.costs[text] = cost
-        return cost
+    def cost_of(self, tx: Transaction) -> int:
+        """The index of the consumption's cost in ``cost_values`` (-1: unknown)."""
+        meta = tx.metadata
+        text = meta.get("api_cost")
+        if not isinstance(text, str) or meta.get("currency", self.currency) != self.currency:
+            return -1
+        index = self.costs.get(text)
+        if index is None:
+            cost = consumption_cost(tx, self.currency)
+            if cost is None:
+                return -1
+            index = self.costs[text] = len(self.cost_values)
+            self.cost_values.append(cost)
+        return index
+
+    def cost_value(self, index: int) -> Fraction | None:
+        return None if index < 0 else self.cost_values[index]
 
     def consume(self, tx: Transaction, in_range: bool) -> None:
         meta = tx.metadata
@@ -239,14 +254,46 @@ class _Pass:
         op = operation if isinstance(operation, str) else None
         provider = meta.get("provider")
         prov = provider if isinstance(provider, str) else None
-        drawn = tuple(
-            (e.account[4:], -e.delta)
-            for e in tx.entries
-            if e.delta < 0 and e.account.startswith("lot:")
+        drawn_list: list[tuple[str, int]] = []
+        lots_by_id = self.lots
+        for entry in tx.entries:  # the lots' balances (what move() does), and what was drawn
+            account = entry.account
+            if account[:4] != "lot:":
+                continue
+            lot_id = account[4:]
+            found = lots_by_id.get(lot_id)
+            if found is None:
+                self.move(tx, in_range)  # an unknown lot: the general path records it
+                return self._consume_rest(tx, in_range, op, prov, None)
+            delta = entry.delta
+            found.closing += delta
+            if not in_range:
+                found.opening += delta
+            if delta < 0:
+                drawn_list.append((lot_id, -delta))
+        self._consume_rest(tx, in_range, op, prov, tuple(drawn_list))
+
+    def _consume_rest(
+        self,
+        tx: Transaction,
+        in_range: bool,
+        op: str | None,
+        prov: str | None,
+        drawn_given: tuple[tuple[str, int], ...] | None,
+    ) -> None:
+        drawn = (
+            drawn_given
+            if drawn_given is not None
+            else tuple(
+                (e.account[4:], -e.delta)
+                for e in tx.entries
+                if e.delta < 0 and e.account.startswith("lot:")
+            )
         )
         cost = self.cost_of(tx)
         op_kind = self.op_kind(op)
-        self.uses[tx.id] = _Use(tx.credits, cost, drawn, op, prov, op_kind)
+        credits = tx.credits
+        self.uses[tx.id] = _Use(credits, cost, drawn, op, prov, op_kind)
         if not in_range:
             return
         self.calls += 1
@@ -257,25 +304,30 @@ class _Pass:
                 lot = self.lots.get(lot_id)
                 name = lot.value.channel if lot is not None else "custom"
                 parts.setdefault(name, []).append((lot_id, n))
-            split = list(parts.items())
+            split: list[tuple[str, Sequence[tuple[str, int]]]] = list(parts.items())
         else:
-            split = [("", list(drawn))]
+            split = [("", drawn)]
         for channel, lots in split:
             if self.split_channel:
                 base[_CHANNEL] = channel
-            acc = self.acc(tuple(base))
+            acc = self.acc(base)
             acc.calls += 1
+            recognised = acc.recognised
             share = 0
             for lot_id, n in lots:
-                _bump(acc.recognised, lot_id, n)
+                recognised[lot_id] = recognised.get(lot_id, 0) + n
                 share += n
             acc.consumed += share
-            if cost is None:
+            if cost < 0:
                 acc.cost_unknown += 1
             else:
-                _bump(acc.cost, (cost, share, tx.credits), 1)
+                costs = acc.cost
+                slot = (cost, share, credits)
+                costs[slot] = costs.get(slot, 0) + 1
             if self.other is not None:
-                self.replay_use(acc, op, tx.created_at, tx.credits, lots, cost, 1)
+                self.replay_use(
+                    acc, op, tx.created_at, credits, list(lots), self.cost_value(cost), 1
+                )
 
     def refund(self, tx: Transaction, in_range: bool) -> None:
         use = self.uses.get(tx.ref or "")
@@ -312,10 +364,12 @@ class _Pass:
                 _bump(acc.recognised, lot_id, -n)
                 share += n
             acc.refunded += share
-            if use is not None and use.cost is not None:
+            if use is not None and use.cost >= 0:
                 _bump(acc.cost, (use.cost, -share, use.credits), 1)
             if self.other is not None and use is not None:
-                self.replay_use(acc, op, tx.created_at, use.credits, lots, use.cost, -1)
+                self.replay_use(
+                    acc, op, tx.created_at, use.credits, lots, self.cost_value(use.cost), -1
+                )
 
     def purchase(self, tx: Transaction, in_range: bool) -> None:
         meta = tx.metadata
@@ -460,8 +514,9 @@ class _Pass:
         revoked = value(acc.revoked)
         written_off = value(acc.written_off)
         cost = Fraction(0)
-        for (per_call, num, den), count in acc.cost.items():
-            cost += per_call * num * count / den
+        values = self.cost_values
+        for (index, num, den), count in acc.cost.items():
+            cost += values[index] * (num * count) / den
         return Figures(
             currency=self.currency,
             cash_collected_exact=acc.cash_in,
