@@ -18,7 +18,7 @@ and the SQL form :data:`OPEN_LOT_SQL` / :data:`OPEN_HOLD_SQL`); every store appl
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime

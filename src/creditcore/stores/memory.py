@@ -241,7 +241,8 @@ class InMemoryStore(ClosingStore):
             found.extend(
                 tx
                 for tx in journal
-                if (start is None or tx.created_at >= start) and (end is None or tx.created_at < end)
+                if (start is None or tx.created_at >= start)
+                and (end is None or tx.created_at < end)
             )
         found.sort(key=lambda tx: (tx.created_at, tx.user_id, tx.seq))
         yield from found
