@@ -38,7 +38,7 @@ The tree::
     │   ├── HoldNotActive
     │   ├── AccountInDebt
     │   ├── CreditLimitExceeded                     a balance would pass MAX_CREDITS
-    │   └── PriceMismatch (ValueError)              credits or price disagree with the catalog
+    │   └── PriceMismatch                           credits or price disagree with the catalog
     ├── StoreError                                  a storage adapter failed
     │   ├── SchemaVersionError
     │   ├── NotACreditcoreStore                     a foreign database or file
@@ -357,7 +357,7 @@ class AccountInDebt(LedgerRuleViolation):
     code = "account_in_debt"
 
 
-class PriceMismatch(LedgerRuleViolation, ValueError):
+class PriceMismatch(LedgerRuleViolation):
     """A sale whose credits, price or currency disagree with the catalog in force when it was
     paid; nothing was booked. ``context["expected"]`` and ``context["came"]`` say what differs
     (and ``field`` which figure)."""

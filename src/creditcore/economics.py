@@ -57,6 +57,7 @@ from creditcore._economics.valuation import (
     refund_lot_value,
 )
 from creditcore._exceptions import InvalidInput
+from creditcore._public import publish
 from creditcore.ledger import Ledger
 from creditcore.pricing import Catalog
 
@@ -120,3 +121,6 @@ def economics(
     check_by(by)
 
     return economics_of(lambda: ledger.journal(end=end), catalog, start=start, end=end, by=by)
+
+
+publish(__name__, __all__)

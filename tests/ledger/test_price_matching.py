@@ -42,7 +42,6 @@ def test_a_lootbox_must_match_the_offer(
             catalog=CATALOG, amount=None if amount is None else usd(amount),
         )  # fmt: skip
     assert caught.value.context["field"] == field
-    assert isinstance(caught.value, ValueError)
     assert everything(ledger) == before
     assert ledger.purchase_of("pi") is None
 
