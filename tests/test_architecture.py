@@ -22,7 +22,7 @@ ADAPTERS = {
     },
     "psycopg_pool": {"stores/postgres/store.py"},
     "stripe": {"payments/stripe.py"},
-    "pandas": {"_pricing/records.py"},
+    "pandas": {"_pricing/records.py", "_economics/report.py"},
 }
 
 

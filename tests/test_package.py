@@ -23,6 +23,7 @@ from creditcore import _exceptions, _problems, _wire
 PUBLIC_FACES = (
     "creditcore",
     "creditcore.cli",
+    "creditcore.economics",
     "creditcore.geo",
     "creditcore.ledger",
     "creditcore.payments",

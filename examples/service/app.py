@@ -460,13 +460,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pack = catalog.pack(body.pack_id)
             return ledger.purchase(
                 user_id, pack.credits, payment_id=body.payment_id,
-                amount=amount if amount is not None else pack.price, key=key,
+                amount=amount if amount is not None else pack.price, pack=pack, catalog=catalog,
+                key=key,
             )  # fmt: skip
         if body.offer_id is not None:
             offer = catalog.offer(body.offer_id)
             return ledger.purchase(
                 user_id, offer.credits, payment_id=body.payment_id, kind="lootbox", offer=offer,
-                amount=amount if amount is not None else offer.price, key=key,
+                amount=amount if amount is not None else offer.price, catalog=catalog, key=key,
             )  # fmt: skip
         if body.credits is None:
             raise InvalidInput("give pack_id, offer_id or credits", field="credits")

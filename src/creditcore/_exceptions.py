@@ -37,7 +37,8 @@ The tree::
     │   ├── OfferClosed
     │   ├── HoldNotActive
     │   ├── AccountInDebt
-    │   └── CreditLimitExceeded                     a balance would pass MAX_CREDITS
+    │   ├── CreditLimitExceeded                     a balance would pass MAX_CREDITS
+    │   └── PriceMismatch                           credits or price disagree with the catalog
     ├── StoreError                                  a storage adapter failed
     │   ├── SchemaVersionError
     │   ├── NotACreditcoreStore                     a foreign database or file
@@ -89,6 +90,7 @@ __all__ = [
     "OfferClosed",
     "OverRefund",
     "PaymentError",
+    "PriceMismatch",
     "SchemaVersionError",
     "SignatureVerificationError",
     "StoreBusy",
@@ -353,6 +355,14 @@ class AccountInDebt(LedgerRuleViolation):
     """Spending refused while a charged-back payment left the account owing credits."""
 
     code = "account_in_debt"
+
+
+class PriceMismatch(LedgerRuleViolation):
+    """A sale whose credits, price or currency disagree with the catalog in force when it was
+    paid; nothing was booked. ``context["expected"]`` and ``context["came"]`` say what differs
+    (and ``field`` which figure)."""
+
+    code = "price_mismatch"
 
 
 # --- adapters ----------------------------------------------------------------------------------

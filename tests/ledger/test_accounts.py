@@ -122,16 +122,19 @@ def test_lootbox_succeeds_while_the_window_is_open(clock: ManualClock, ledger: L
     offer = catalog.offer("weekend-flash-sale")
     ledger.open_account("u", monthly_allowance=0)
     clock.set(SATURDAY)
-    tx = ledger.purchase("u", offer.credits, payment_id="p1", kind="lootbox", offer=offer)
+    tx = ledger.purchase(
+        "u", offer.credits, payment_id="p1", amount=offer.price, kind="lootbox", offer=offer
+    )
     assert tx.metadata["offer"] == "weekend-flash-sale"
     lot = next(lot for lot in ledger.account("u").lots)
     assert lot.kind == "lootbox"
     assert ledger.balance("u").purchased == offer.credits  # lootbox counts as purchased
     # by id, through the catalog
     ledger.purchase(
-        "u", 5, payment_id="p2", kind="lootbox", offer="weekend-flash-sale", catalog=catalog
-    )
-    assert ledger.balance("u").purchased == offer.credits + 5
+        "u", 200, payment_id="p2", amount=Money(Decimal("9.99")), kind="lootbox",
+        offer="weekend-flash-sale", catalog=catalog,
+    )  # fmt: skip
+    assert ledger.balance("u").purchased == 2 * offer.credits
 
 
 def test_lootbox_outside_the_window_is_refused_with_next_opening(
@@ -142,12 +145,12 @@ def test_lootbox_outside_the_window_is_refused_with_next_opening(
     clock.set(FRIDAY_EVENING)
     before = everything(ledger)
     with pytest.raises(OfferClosed) as err:
-        ledger.purchase("u", 200, payment_id="p1", kind="lootbox", offer=offer)
+        ledger.purchase("u", 200, payment_id="p1", amount=offer.price, kind="lootbox", offer=offer)
     assert err.value.context["next_opening"] == datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
     assert everything(ledger) == before
     # the payment id was not used up: the same payment goes through once the window opens
     clock.set(SATURDAY)
-    ledger.purchase("u", 200, payment_id="p1", kind="lootbox", offer=offer)
+    ledger.purchase("u", 200, payment_id="p1", amount=offer.price, kind="lootbox", offer=offer)
 
 
 def test_lootbox_needs_an_offer(ledger: Ledger) -> None:
@@ -170,9 +173,14 @@ def test_replayed_lootbox_webhook_after_the_window_returns_the_first(
     offer = example_catalog().offer("weekend-flash-sale")
     ledger.open_account("u", monthly_allowance=0)
     clock.set(SATURDAY)
-    first = ledger.purchase("u", 200, payment_id="p1", kind="lootbox", offer=offer)
+    first = ledger.purchase(
+        "u", 200, payment_id="p1", amount=offer.price, kind="lootbox", offer=offer
+    )
     clock.set(FRIDAY_EVENING.replace(day=27))
-    assert ledger.purchase("u", 200, payment_id="p1", kind="lootbox", offer=offer) == first
+    again = ledger.purchase(
+        "u", 200, payment_id="p1", amount=offer.price, kind="lootbox", offer=offer
+    )
+    assert again == first
 
 
 def test_revoke_removes_unspent_and_turns_spent_into_debt(ledger: Ledger) -> None:

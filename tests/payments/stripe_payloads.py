@@ -64,8 +64,17 @@ def checkout_completed(
     mode: str = "payment",
     event_type: str = "checkout.session.completed",
     line_items: list[dict[str, Any]] | None = None,
+    amount_subtotal: int | None = None,
+    amount_discount: int = 0,
+    amount_tax: int = 0,
 ) -> dict[str, Any]:
-    """A ``checkout.session.completed`` event (metadata defaults to the Studio Pack)."""
+    """A ``checkout.session.completed`` event (metadata defaults to the Studio Pack).
+
+    Amounts follow Checkout's shape: ``amount_subtotal`` before discounts and taxes,
+    ``amount_total`` after both, ``total_details.amount_discount``/``amount_tax`` (given
+    ``amount_subtotal``; without it the session carries only ``amount_total``, as older tests
+    did).
+    """
     session: dict[str, Any] = {
         "id": session_id,
         "object": "checkout.session",
@@ -79,6 +88,13 @@ def checkout_completed(
         "payment_status": payment_status,
         "status": "complete",
     }
+    if amount_subtotal is not None:
+        session["amount_subtotal"] = amount_subtotal
+        session["total_details"] = {
+            "amount_discount": amount_discount,
+            "amount_shipping": 0,
+            "amount_tax": amount_tax,
+        }
     if line_items is not None:
         session["line_items"] = {"object": "list", "data": line_items}
     return event(event_id, event_type, session, created=created)

@@ -26,7 +26,6 @@ from creditcore.payments import (
     PaymentCompleted,
     PaymentDisputed,
     PaymentRefunded,
-    _apply,
     apply_payment_event,
     credits_to_revoke,
 )
@@ -155,7 +154,7 @@ def test_a_lootbox_paid_in_its_window_lands_even_when_delivered_after_it_closed(
 
 def test_a_lootbox_paid_outside_its_window_is_refused_with_the_next_opening() -> None:
     ledger = new_ledger()
-    event = paid(pack_id=None, price_id="price_weekend_flash_sale", at=THURSDAY)
+    event = paid(pack_id=None, price_id="price_weekend_flash_sale", at=THURSDAY, amount=usd("9.99"))
     with pytest.raises(OfferClosed) as caught:
         apply_payment_event(ledger, event, CATALOG)
     # next opening: Friday 2026-11-20 18:00 New York = 23:00 UTC
@@ -243,7 +242,7 @@ def test_a_revocation_racing_from_a_stale_total_is_refused_then_converges(
     apply_payment_event(ledger, refunded("evt_r1", "30.00"), CATALOG)  # 50.002 → 51
     # a second process read the total before the first refund landed
     with monkeypatch.context() as patch:
-        patch.setattr(_apply, "revoked_so_far", lambda _ledger, _purchase: 0)
+        patch.setattr(ledger, "revoked", lambda _payment_id: 0)
         with pytest.raises(IdempotencyConflict):
             apply_payment_event(ledger, refunded("evt_r2", "60.00"), CATALOG)
     assert ledger.balance("u").purchased == 449

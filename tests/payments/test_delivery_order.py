@@ -36,7 +36,7 @@ def events_of(story: PaymentStory) -> list[dict[str, Any]]:
             session_id=f"cs_{i}",
             payment_intent=f"pi_{i}",
             user_id=story.user_id,
-            amount_total=story.amount,
+            amount_total=29999,  # the Studio Pack's price: a completion must match the catalog
             event_type=event_type,
         )
         for n, (suffix, event_type) in enumerate(completions)

@@ -106,7 +106,9 @@ def test_a_payment_for_an_account_not_opened_yet_is_answered_409() -> None:
         (checkout_completed("e", created=T, metadata={"pack_id": "nope"}), "unknown_channel"),
         (checkout_completed("e", created=T, metadata={}), "payment_error"),
         (
-            checkout_completed("e", created=T, metadata={"offer_id": "weekend-flash-sale"}),
+            checkout_completed(
+                "e", created=T, metadata={"offer_id": "weekend-flash-sale"}, amount_total=999
+            ),
             "offer_closed",
         ),
     ],

@@ -139,7 +139,14 @@ def test_offer_closed_says_when_it_opens_next() -> None:
     catalog = example_catalog()
     offer = next(o for o in catalog.offers if o.id == "weekend-flash-sale")
     with pytest.raises(CreditcoreError) as caught:
-        book.purchase("free", offer.credits, offer=offer, payment_id="pi_x", kind="lootbox")
+        book.purchase(
+            "free",
+            offer.credits,
+            offer=offer,
+            payment_id="pi_x",
+            kind="lootbox",
+            amount=offer.price,
+        )
     document = problem_document(caught.value)
     assert (document["status"], document["code"]) == (409, "offer_closed")
     context = document["context"]

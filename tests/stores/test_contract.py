@@ -278,6 +278,39 @@ def test_transactions_paging(store: LedgerStore) -> None:
     assert seqs(store.transactions("alice", limit=0)) == []
 
 
+def test_the_time_range_scan_crosses_accounts_half_open_in_time_order(
+    store: LedgerStore,
+) -> None:
+    # alice's transactions at T0 + 1..7 s, bob's at T0 + 1 s and then every 2 s
+    for user, step in (("alice", 1), ("bob", 2)):
+        opened(store, user)
+        for seq in range(2, 8):
+            at = T0 + timedelta(seconds=1 + (seq - 1) * step)
+            with store.unit_of_work(user) as uow:
+                uow.append(tx(user, seq, created_at=at), account=account(user, seq))
+
+    def scan(start: datetime | None, end: datetime | None) -> list[tuple[str, int]]:
+        return [(t.user_id, t.seq) for t in store.transactions_between(start, end)]
+
+    everything = scan(None, None)
+    assert len(everything) == 14
+    # ordered by (created_at, user_id, seq): each account's journal in order
+    rows = list(store.transactions_between(None, None))
+    assert [(t.created_at, t.user_id, t.seq) for t in rows] == sorted(
+        (t.created_at, t.user_id, t.seq) for t in rows
+    )
+    # half-open: the start is in, the end is out
+    assert scan(T0 + timedelta(seconds=3), T0 + timedelta(seconds=5)) == [
+        ("alice", 3),
+        ("bob", 2),
+        ("alice", 4),
+    ]
+    assert scan(T0 + timedelta(seconds=13), None) == [("bob", 7)]
+    assert scan(None, T0 + timedelta(seconds=1)) == []
+    assert scan(T0 + timedelta(seconds=5), T0 + timedelta(seconds=5)) == []
+    assert rows[0] == tx("alice", 1)  # full transactions come back
+
+
 def test_user_ids_sorted(store: LedgerStore) -> None:
     for user in ("carol", "alice", "bob"):
         opened(store, user)

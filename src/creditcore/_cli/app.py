@@ -10,6 +10,7 @@ from typing import TextIO
 from creditcore import __version__
 from creditcore._cli import EXIT_BAD_INPUT, Handler
 from creditcore._cli import demo as demo_cli
+from creditcore._cli import economics as economics_cli
 from creditcore._cli import pricing as pricing_cli
 from creditcore._exceptions import CreditcoreError
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo_cli.register(commands)
     pricing_cli.register(commands)
+    economics_cli.register(commands)
     return parser
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from creditcore._cli import EXIT_OK
+from creditcore._cli import economics as economics_cli
 from creditcore._cli import geo as geo_cli
 from creditcore._cli import ledger as ledger_cli
 from creditcore._cli import pricing as pricing_cli
@@ -19,9 +20,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add the ``demo`` subcommand."""
     parser = commands.add_parser(
         "demo",
-        help="walk through pricing, the ledger (on SQLite) and the gig map",
+        help="walk through pricing, the ledger (on SQLite), the gig map and a month's economics",
         description="Runs the example catalog's pricing report, a ledger walk-through on a "
-        "SQLite file, and the gig map (queries and clusters).",
+        "SQLite file, the gig map (queries and clusters), and the economics of a simulated "
+        "month (cash, recognised revenue, cost, deferred revenue, a what-if replay).",
     )
     parser.add_argument(
         "--workdir",
@@ -33,7 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
-    """Print the three sections of the demo."""
+    """Print the four sections of the demo."""
     workdir: Path | None = args.workdir
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -46,4 +48,5 @@ def _run_sections(workdir: Path, out: TextIO) -> int:
     pricing_cli.demo_section(out)
     ledger_cli.demo_section(out, workdir)
     geo_cli.demo_section(out)
+    economics_cli.demo_section(out)
     return EXIT_OK

@@ -51,14 +51,16 @@ def demo_section(out: TextIO, workdir: Path) -> None:
         say(f"open account 'ada' on {plus.name}:        {_bal(ledger.balance('ada'))}\n")
 
         pack = catalog.pack("studio-pack")
-        ledger.purchase("ada", pack.credits, payment_id="pi_demo_1", amount=pack.price)
+        ledger.purchase("ada", pack.credits, payment_id="pi_demo_1", amount=pack.price, pack=pack)
         say(
             f"buy {pack.name} ({pack.credits} for {pack.price.amount} {pack.price.currency}): "
             f"{_bal(ledger.balance('ada'))}\n"
         )
 
         clock.advance(timedelta(minutes=5))
-        again = ledger.purchase("ada", pack.credits, payment_id="pi_demo_1", amount=pack.price)
+        again = ledger.purchase(
+            "ada", pack.credits, payment_id="pi_demo_1", amount=pack.price, pack=pack
+        )
         say(
             f"same webhook delivered again -> transaction #{again.seq} returned, nothing added: "
             f"{_bal(ledger.balance('ada'))}\n"

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-__all__ = ["CatalogLike", "MoneyLike", "OfferLike", "OperationLike", "TierLike"]
+__all__ = ["CatalogLike", "MoneyLike", "OfferLike", "OperationLike", "PackLike", "TierLike"]
 
 
 class MoneyLike(Protocol):
@@ -54,6 +54,19 @@ class TierLike(Protocol):
     def allows(self, model: str) -> bool: ...
 
 
+class PackLike(Protocol):
+    """A credit pack: credits for a price."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def credits(self) -> int: ...
+
+    @property
+    def price(self) -> MoneyLike: ...
+
+
 class OfferLike(Protocol):
     """A lootbox offer with recurring windows."""
 
@@ -62,6 +75,9 @@ class OfferLike(Protocol):
 
     @property
     def credits(self) -> int: ...
+
+    @property
+    def price(self) -> MoneyLike: ...
 
     def is_open(self, at: datetime) -> bool: ...
 
@@ -80,3 +96,8 @@ class CatalogLike(Protocol):
     def lowest_tier_for(self, model: str) -> TierLike | None: ...
 
     def offer(self, offer_id: str) -> OfferLike: ...
+
+    def pack(self, pack_id: str) -> PackLike: ...
+
+    @property
+    def currency(self) -> str: ...

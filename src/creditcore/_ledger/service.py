@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Literal, TypeVar
 
 from creditcore._exceptions import (
@@ -22,6 +23,7 @@ from creditcore._exceptions import (
     InvalidAmount,
     InvalidInput,
     OfferClosed,
+    PriceMismatch,
     TierNotAllowed,
     UnknownHold,
     UnknownTransaction,
@@ -37,7 +39,7 @@ from creditcore._ledger.policies import (
     SpendOrder,
     SubscriptionFirst,
 )
-from creditcore._ledger.pricing_port import CatalogLike, MoneyLike, OfferLike
+from creditcore._ledger.pricing_port import CatalogLike, MoneyLike, OfferLike, PackLike
 from creditcore._ledger.store import LedgerStore, UnitOfWork
 from creditcore._ledger.values import (
     Account,
@@ -100,6 +102,70 @@ def _check_catalog(catalog: object, *methods: str) -> None:
         raise InvalidInput(
             f"catalog must be a pricing catalog, got {catalog!r}", field="catalog", value=catalog
         )
+
+
+def _match_price(
+    product: PackLike | OfferLike,
+    credits: int,
+    price: Decimal | None,
+    currency: str | None,
+    discount: Decimal | None,
+    discount_currency: str | None,
+    catalog: CatalogLike | None,
+    payment_id: str,
+) -> int:
+    """The quantity bought when credits, price and currency match ``product``; else raise."""
+
+    def mismatch(field: str, expected: object, came: object, why: str) -> PriceMismatch:
+        return PriceMismatch(
+            f"payment_id {payment_id!r}: {why} for {product.id!r} (expected {expected}, "
+            f"came {came}); nothing was booked",
+            field=field,
+            expected=expected,
+            came=came,
+            product=product.id,
+            payment_id=payment_id,
+        )
+
+    quantity, rest = divmod(credits, product.credits)
+    if rest or quantity < 1:
+        raise mismatch("credits", product.credits, credits, "credits are not a whole quantity")
+    list_price = product.price
+    expected_currency = catalog.currency if catalog is not None else list_price.currency
+    expected = list_price.amount * quantity
+    if price is None:
+        raise mismatch("amount", f"{expected} {expected_currency}", None, "no amount paid")
+    if currency != expected_currency or (
+        discount_currency is not None and discount_currency != expected_currency
+    ):
+        came_currency = currency if currency != expected_currency else discount_currency
+        raise mismatch("currency", expected_currency, came_currency, "wrong currency")
+    came = price + (discount or Decimal(0))
+    if came != expected:
+        why = "amount paid plus discount is not the list price" if discount else "wrong price"
+        raise mismatch("amount", f"{expected} {expected_currency}", f"{came} {currency}", why)
+    return quantity
+
+
+def _with_cost(meta: dict[str, MetadataValue], cost: MoneyLike | None) -> None:
+    """Record a provider cost given to ``consume``/``capture`` in the metadata (as ``charge``)."""
+    if cost is None:
+        return
+    value = getattr(cost, "amount", None)
+    currency = getattr(cost, "currency", None)
+    if (
+        not isinstance(value, Decimal)
+        or not isinstance(currency, str)
+        or not value.is_finite()
+        or value < 0
+    ):
+        raise InvalidAmount(
+            f"cost must be Money ≥ 0 (a Decimal amount and a currency), got {cost!r}",
+            field="cost",
+            value=cost,
+        )
+    meta["api_cost"] = str(value)
+    meta["currency"] = currency
 
 
 class Ledger:
@@ -356,18 +422,33 @@ class Ledger:
         amount: MoneyLike | None = None,
         kind: Literal["purchased", "lootbox"] = "purchased",
         offer: OfferLike | str | None = None,
+        pack: PackLike | str | None = None,
         catalog: CatalogLike | None = None,
+        discount: MoneyLike | None = None,
+        paid_at: datetime | None = None,
         key: str | None = None,
     ) -> Transaction:
         """Book a payment as a new purchased (or lootbox) lot; credits pay any debt first.
 
         Idempotent on ``payment_id``: the same payment again returns the first transaction.
-        A lootbox purchase needs its ``offer`` (an offer, or an offer id plus ``catalog``) and
-        succeeds only while the offer is open.
+
+        A sale of a catalog product is booked only when it matches the catalog: a ``pack``
+        (a pack, or a pack id plus ``catalog``) or, for ``kind="lootbox"``, an ``offer`` (an
+        offer, or an offer id plus ``catalog``). ``credits`` must be the product's credits
+        times a whole quantity, ``amount + discount`` its price times that quantity, in the
+        catalog's currency; an offer must be open at ``paid_at`` (the payment's time, default
+        now: a webhook may arrive after the window closed). ``amount`` is what was paid, net of
+        tax, after any discount: the value of the credits (a discount lowers their value, not
+        their number); ``discount`` is the part of the list price not kept.
+
+        Without a pack or an offer the sale is at a custom price (a negotiated deal, a support
+        grant): ``amount`` is what was paid, or ``None`` for a free grant (credits worth 0).
 
         Raises:
+            PriceMismatch: Credits, price or currency disagree with the product (``expected``,
+                ``came`` and ``field`` in the context); nothing is booked.
             IdempotencyConflict: The payment id (or key) was booked with different details.
-            OfferClosed: A lootbox outside its window (``next_opening`` in the context).
+            OfferClosed: A lootbox outside its window at ``paid_at`` (``next_opening``).
             CreditLimitExceeded: The balance would pass ``MAX_CREDITS``.
         """
         checks.credits(credits)
@@ -379,9 +460,29 @@ class Ledger:
                 f"kind must be 'purchased' or 'lootbox', got {kind!r}", field="kind", value=kind
             )
         price, currency = checks.money(amount)
+        off, off_currency = checks.money(discount)
+        if paid_at is not None:
+            require_aware(paid_at, "paid_at")
         the_offer = self._offer(kind, offer, catalog)
+        the_pack = self._pack(kind, pack, catalog)
+        product: PackLike | OfferLike | None = the_offer if the_offer is not None else the_pack
+        if off is not None and product is None:
+            raise InvalidInput(
+                "discount is only for a catalog pack or offer (a custom sale records what was "
+                "paid)",
+                field="discount",
+            )
+        quantity = 1
+        if product is not None:
+            quantity = _match_price(
+                product, credits, price, currency, off, off_currency, catalog, payment_id
+            )
         offer_id = the_offer.id if the_offer is not None else None
-        request = ("purchase", user_id, credits, payment_id, price, currency, kind, offer_id)
+        pack_id = the_pack.id if the_pack is not None else None
+        request = (
+            "purchase", user_id, credits, payment_id, price, currency, kind, offer_id, pack_id,
+            off,
+        )  # fmt: skip
         fp = checks.fingerprint(request)
 
         def booked(existing: Transaction) -> Transaction:
@@ -398,13 +499,20 @@ class Ledger:
             existing = uow.purchase_by_payment(payment_id)
             if existing is not None:
                 return booked(existing)
-            if the_offer is not None and not the_offer.is_open(now):
-                nxt = the_offer.next_opening(now)
+            if paid_at is not None and paid_at > now:
+                raise InvalidInput(
+                    f"paid_at {paid_at.isoformat()} is after now ({now.isoformat()})",
+                    field="paid_at",
+                    value=paid_at,
+                )
+            judged = paid_at if paid_at is not None else now
+            if the_offer is not None and not the_offer.is_open(judged):
+                nxt = the_offer.next_opening(judged)
                 raise OfferClosed(
-                    f"offer {the_offer.id!r} is closed at {now.isoformat()}; it next opens "
+                    f"offer {the_offer.id!r} is closed at {judged.isoformat()}; it next opens "
                     f"{nxt.isoformat()}",
                     offer_id=the_offer.id,
-                    at=now,
+                    at=judged,
                     next_opening=nxt,
                 )
             snap = uow.snapshot
@@ -425,6 +533,17 @@ class Ledger:
                 meta["currency"] = currency
             if offer_id is not None:
                 meta["offer"] = offer_id
+            if pack_id is not None:
+                meta["pack"] = pack_id
+            if product is not None:
+                meta["price"] = "catalog"
+                meta["quantity"] = quantity
+                if off:
+                    meta["discount"] = str(off)
+            else:
+                meta["price"] = "custom" if price is not None else "free"
+            if paid_at is not None:
+                meta["paid_at"] = paid_at.isoformat()
             if pay_debt:
                 meta["debt_paid"] = pay_debt
             return self._commit(
@@ -436,6 +555,32 @@ class Ledger:
         if existing is not None:  # a redelivered webhook: no lock needed
             return booked(existing)
         return self._write(user_id, key, request, act, self._same, fingerprint=fp)
+
+    @staticmethod
+    def _pack(
+        kind: str, pack: PackLike | str | None, catalog: CatalogLike | None
+    ) -> PackLike | None:
+        """The catalog pack of a purchase (checked), or ``None`` for a sale without one."""
+        if pack is None:
+            return None
+        if kind != "purchased":
+            raise InvalidInput("a lootbox purchase takes an offer, not a pack", field="pack")
+        if isinstance(pack, str):
+            if catalog is None:
+                raise InvalidInput(
+                    f"pack id {pack!r} needs a catalog to look it up", field="catalog", value=None
+                )
+            _check_catalog(catalog, "pack")
+            return catalog.pack(checks.text(pack, "pack"))
+        if not (
+            isinstance(getattr(pack, "id", None), str)
+            and isinstance(getattr(pack, "credits", None), int)
+            and getattr(pack, "price", None) is not None
+        ):
+            raise InvalidInput(
+                f"pack must be a credit pack or a pack id, got {pack!r}", field="pack", value=pack
+            )
+        return pack
 
     @staticmethod
     def _offer(
@@ -532,6 +677,11 @@ class Ledger:
         later = self._store.transactions(purchase.user_id, after_seq=purchase.seq)
         return rules.reversed_so_far(later, purchase)
 
+    def purchase_of(self, payment_id: str) -> Transaction | None:
+        """The purchase that booked ``payment_id``, in any account, or ``None``."""
+        checks.text(payment_id, "payment_id")
+        return self._store.purchase_by_payment(payment_id)
+
     def _purchase_of(self, payment_id: str) -> Transaction:
         purchase = self._store.purchase_by_payment(payment_id)
         if purchase is None:
@@ -569,15 +719,21 @@ class Ledger:
         *,
         key: str | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
+        cost: MoneyLike | None = None,
     ) -> Transaction:
         """Spend credits by the spend order; the transaction records each lot drawn.
+
+        ``cost`` is what the provider bills for the call, recorded as ``api_cost`` and
+        ``currency`` in the metadata (as :meth:`charge` does from the catalog); without it the
+        consumption's cost is unknown to the economics report (never $0).
 
         Raises:
             InsufficientCredits: More than ``available`` (``requested``, ``available``).
             AccountInDebt: A charge-back left debt.
         """
         checks.credits(credits)
-        meta = checks.metadata(metadata)
+        meta = dict(checks.metadata(metadata))
+        _with_cost(meta, cost)
         key = checks.key(key)
 
         def act(uow: UnitOfWork, now: datetime, fp: str) -> Transaction:
@@ -784,8 +940,11 @@ class Ledger:
         *,
         key: str | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
+        cost: MoneyLike | None = None,
     ) -> Transaction:
         """Spend all or part of a hold (the rest is released); a consumption, so refundable.
+
+        ``cost``: the provider's bill for the call, recorded as in :meth:`consume`.
 
         Raises:
             UnknownHold: No such hold.
@@ -794,7 +953,8 @@ class Ledger:
         """
         if credits is not None:
             checks.credits(credits)
-        meta = checks.metadata(metadata)
+        meta = dict(checks.metadata(metadata))
+        _with_cost(meta, cost)
         key = checks.key(key)
         user_id = self._stored_hold(hold_id).user_id
 
@@ -817,7 +977,10 @@ class Ledger:
                 holds=[done], ref=hold_id, metadata=meta,
             )  # fmt: skip
 
-        return self._write(user_id, key, ("capture", hold_id, credits), act, self._same)
+        request: tuple[object, ...] = ("capture", hold_id, credits)
+        if "api_cost" in meta:
+            request += (meta["api_cost"], meta["currency"])
+        return self._write(user_id, key, request, act, self._same)
 
     def release(self, hold_id: str, *, key: str | None = None) -> Transaction:
         """Give a hold's credits back to ``available`` without spending them.
@@ -886,6 +1049,36 @@ class Ledger:
         return done
 
     # --- queries ------------------------------------------------------------------------------
+
+    def journal(
+        self, *, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterator[Transaction]:
+        """Every account's transactions recorded in ``[start, end)`` (unbounded where ``None``),
+        ordered by time, then account, then journal position (each account's in journal order).
+
+        Reads through the store's time-range scan (:meth:`LedgerStore.transactions_between`,
+        indexed on the SQL stores); a store without it is read one account at a time.
+
+        Raises:
+            NaiveDatetime: A bound without a time zone.
+        """
+        if start is not None:
+            require_aware(start, "start")
+        if end is not None:
+            require_aware(end, "end")
+        scan = getattr(self._store, "transactions_between", None)
+        if callable(scan):
+            yield from scan(start, end)
+            return
+        rows: list[Transaction] = []
+        for user_id in self._store.user_ids():
+            rows.extend(
+                t
+                for t in self._store.transactions(user_id)
+                if (start is None or t.created_at >= start) and (end is None or t.created_at < end)
+            )
+        rows.sort(key=lambda t: (t.created_at, t.user_id, t.seq))
+        yield from rows
 
     def balance(self, user_id: str, at: datetime | None = None) -> Balance:
         """The seeds' view plus ``held``, ``available`` and ``debt``, now or at instant ``at``

@@ -18,7 +18,7 @@ and the SQL form :data:`OPEN_LOT_SQL` / :data:`OPEN_HOLD_SQL`); every store appl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -241,6 +241,14 @@ class LedgerStore(Protocol):
 
     def user_ids(self) -> Sequence[str]:
         """Every account's user id, sorted."""
+        ...
+
+    def transactions_between(
+        self, start: datetime | None, end: datetime | None
+    ) -> Iterator[Transaction]:
+        """Every account's transactions with ``start <= created_at < end`` (a bound of ``None``
+        is open), ordered by ``(created_at, user_id, seq)``: a cross-account time-range scan,
+        served by an index on the SQL stores and read lazily (committed data only)."""
         ...
 
     def audit_view(self, user_id: str) -> AuditView:

@@ -26,7 +26,6 @@ from creditcore.payments._apply import (
     apply_payment_event,
     credits_to_revoke,
     resolve_product,
-    revoked_so_far,
 )
 from creditcore.payments._events import (
     IgnoredEvent,
@@ -36,10 +35,18 @@ from creditcore.payments._events import (
     PaymentRefunded,
 )
 from creditcore.payments._handler import UnknownPaymentPolicy, WebhookHandler, WebhookResult
+from creditcore.payments._rejections import (
+    FileRejectionLog,
+    InMemoryRejectionLog,
+    RejectedEvent,
+    RejectionLog,
+)
 from creditcore.payments._source import PaymentSource
 
 __all__ = [
+    "FileRejectionLog",
     "IgnoredEvent",
+    "InMemoryRejectionLog",
     "PaymentAction",
     "PaymentCompleted",
     "PaymentDisputed",
@@ -47,13 +54,14 @@ __all__ = [
     "PaymentOutcome",
     "PaymentRefunded",
     "PaymentSource",
+    "RejectedEvent",
+    "RejectionLog",
     "UnknownPaymentPolicy",
     "WebhookHandler",
     "WebhookResult",
     "apply_payment_event",
     "credits_to_revoke",
     "resolve_product",
-    "revoked_so_far",
 ]
 
 publish(__name__, __all__)

@@ -2,6 +2,13 @@
 
 - A completion books the product's credits with ``ledger.purchase(payment_id=...)``: the ledger
   keeps one purchase per payment id, so a redelivered or duplicated completion adds nothing.
+  The sale must match the catalog at the payment's time: credits = the product's × quantity,
+  the list amount (Stripe's ``amount_subtotal``) = its price × quantity, in the catalog's
+  currency. A promotion discount is legitimate and lowers the value of the credits (the ledger
+  records the amount kept, net of tax); tax is not revenue. A mismatch books nothing and is
+  ``rejected``: answered 2xx (a retry cannot fix it), recorded for an operator, re-applicable
+  once the catalog is fixed.
+- A refund or a dispute in another currency than the purchase is ``rejected`` the same way.
 - A refund or a dispute does not apply an *increment*: it computes the TOTAL that should be
   revoked from the payment (``ceil(credits × amount_refunded / amount)`` for a refund, all of it
   for a dispute), reads what was already revoked, and revokes only the difference. Events
@@ -14,13 +21,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
-from creditcore._exceptions import OfferClosed, PaymentError, UnknownTransaction
-from creditcore.ledger import Ledger, Transaction
+from creditcore._exceptions import PaymentError, PriceMismatch, UnknownTransaction
+from creditcore.ledger import Ledger
 from creditcore.payments._events import (
     IgnoredEvent,
     PaymentCompleted,
@@ -36,11 +42,11 @@ __all__ = [
     "apply_payment_event",
     "credits_to_revoke",
     "resolve_product",
-    "revoked_so_far",
 ]
 
-PaymentAction = Literal["credited", "revoked", "already_applied", "ignored"]
-"""What applying an event did: added credits, took credits back, nothing new, nothing at all."""
+PaymentAction = Literal["credited", "revoked", "already_applied", "ignored", "rejected"]
+"""What applying an event did: added credits, took credits back, nothing new, nothing at all,
+or refused a genuine event that disagrees with the catalog or the purchase (nothing booked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,9 @@ class PaymentOutcome:
             completion).
         debt: Credits of this revocation that were already spent and became debt.
         detail: A short human explanation, for logs.
+        reason_code: For ``rejected``: the stable code of the refusal (``price_mismatch``).
+        expected: For ``rejected``: what the catalog or the purchase says, as text.
+        came: For ``rejected``: what the event said, as text.
     """
 
     event_id: str
@@ -68,37 +77,15 @@ class PaymentOutcome:
     transaction_id: str | None = None
     debt: int = 0
     detail: str = ""
+    reason_code: str | None = None
+    expected: str | None = None
+    came: str | None = None
+    context: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def duplicate(self) -> bool:
         """Whether the event had already been applied (a redelivery or an older event)."""
         return self.action == "already_applied"
-
-
-@dataclass(frozen=True, slots=True)
-class _OfferAsPaid:
-    """A lootbox offer judged at the payment's instant rather than at the ledger's clock.
-
-    The ledger checks ``is_open(now)``; a webhook may arrive minutes or days after the customer
-    paid, so the window that matters is the one at the event's own time.
-    """
-
-    offer: LootboxOffer
-    paid_at: datetime
-
-    @property
-    def id(self) -> str:
-        return self.offer.id
-
-    @property
-    def credits(self) -> int:
-        return self.offer.credits
-
-    def is_open(self, at: datetime) -> bool:
-        return self.offer.is_open(self.paid_at)
-
-    def next_opening(self, after: datetime) -> datetime:
-        return self.offer.next_opening(self.paid_at)
 
 
 def resolve_product(catalog: Catalog, event: PaymentCompleted) -> CreditPack | LootboxOffer:
@@ -144,12 +131,6 @@ def credits_to_revoke(credits: int, event: PaymentRefunded | PaymentDisputed) ->
     return -(-product.numerator // product.denominator)
 
 
-def revoked_so_far(ledger: Ledger, purchase: Transaction) -> int:
-    """Credits already revoked from ``purchase`` (the ledger's :meth:`~Ledger.revoked`)."""
-    assert purchase.payment_id is not None  # a purchase always records its payment id
-    return ledger.revoked(purchase.payment_id)
-
-
 def apply_payment_event(ledger: Ledger, event: PaymentEvent, catalog: Catalog) -> PaymentOutcome:
     """Apply one verified event to ``ledger``; safe to call again with the same or older events.
 
@@ -166,6 +147,10 @@ def apply_payment_event(ledger: Ledger, event: PaymentEvent, catalog: Catalog) -
         UnknownAccount: A completion for a user without a ledger account.
         UnknownChannel, UnknownOffer, PaymentError: The completion names no known product.
         OfferClosed: A lootbox offer that was closed when the customer paid.
+
+    A completion whose credits, price or currency disagree with the catalog, or a refund or
+    dispute in another currency than its purchase, returns the outcome ``rejected`` (nothing
+    booked) instead of raising.
         IdempotencyConflict: The payment was booked with other details, or a concurrent
             revocation of the same payment won the race (retrying resolves it).
     """
@@ -176,9 +161,46 @@ def apply_payment_event(ledger: Ledger, event: PaymentEvent, catalog: Catalog) -
     return _revoke(ledger, event)
 
 
+def _rejected(event_id: str, error: PriceMismatch, **ids: str | None) -> PaymentOutcome:
+    context = error.context
+    expected = context.get("expected")
+    came = context.get("came")
+    return PaymentOutcome(
+        event_id,
+        "rejected",
+        payment_id=ids.get("payment_id"),
+        user_id=ids.get("user_id"),
+        detail=error.message,
+        reason_code=error.code,
+        expected=None if expected is None else str(expected),
+        came=None if came is None else str(came),
+        context={k: str(v) for k, v in context.items()},
+    )
+
+
+def _check_totals(event: PaymentCompleted) -> None:
+    """The session's own figures must add up: total = subtotal − discount (+ tax when the tax is
+    added on top; a tax-inclusive price already contains it)."""
+    if event.subtotal is None:
+        return
+    discount = event.discount.amount if event.discount is not None else 0
+    tax = event.tax.amount if event.tax is not None else 0
+    kept = event.subtotal.amount - discount
+    if event.amount.amount not in (kept + tax, kept):
+        raise PriceMismatch(
+            f"payment_id {event.payment_id!r}: amount_total {event.amount.amount} is neither "
+            f"subtotal − discount + tax ({kept + tax}) nor subtotal − discount ({kept}); "
+            "nothing was booked",
+            field="amount_total",
+            expected=f"{kept + tax} {event.amount.currency}",
+            came=f"{event.amount.amount} {event.amount.currency}",
+            payment_id=event.payment_id,
+        )
+
+
 def _complete(ledger: Ledger, event: PaymentCompleted, catalog: Catalog) -> PaymentOutcome:
     product = resolve_product(catalog, event)
-    existing = ledger.store.purchase_by_payment(event.payment_id)
+    existing = ledger.purchase_of(event.payment_id)
     if existing is not None and existing.user_id == event.user_id:
         return PaymentOutcome(
             event.event_id,
@@ -188,40 +210,40 @@ def _complete(ledger: Ledger, event: PaymentCompleted, catalog: Catalog) -> Paym
             transaction_id=existing.id,
             detail=f"payment already booked by transaction {existing.id}",
         )
-    offer: _OfferAsPaid | None = None
-    if isinstance(product, LootboxOffer):
-        if not product.is_open(event.occurred_at):
-            raise OfferClosed(
-                f"offer {product.id!r} was closed when payment {event.payment_id} was made "
-                f"({event.occurred_at.isoformat()})",
-                offer_id=product.id,
-                at=event.occurred_at,
-                next_opening=product.next_opening(event.occurred_at),
-                payment_id=event.payment_id,
-            )
-        offer = _OfferAsPaid(product, event.occurred_at)
-    tx = ledger.purchase(
-        event.user_id,
-        product.credits,
-        payment_id=event.payment_id,
-        amount=event.amount,
-        kind="purchased" if offer is None else "lootbox",
-        offer=offer,
-        key=event.event_id,
-    )
+    credits = product.credits * event.quantity
+    try:
+        _check_totals(event)
+        net = event.net
+        off = event.list_amount - net  # discounts (and a tax-inclusive price's tax)
+        paid_at = min(event.occurred_at, ledger.now())
+        if isinstance(product, LootboxOffer):
+            tx = ledger.purchase(
+                event.user_id, credits, payment_id=event.payment_id, amount=net,
+                discount=off if off.amount else None, kind="lootbox", offer=product,
+                catalog=catalog, paid_at=paid_at, key=event.event_id,
+            )  # fmt: skip
+        else:
+            tx = ledger.purchase(
+                event.user_id, credits, payment_id=event.payment_id, amount=net,
+                discount=off if off.amount else None, pack=product, catalog=catalog,
+                paid_at=paid_at, key=event.event_id,
+            )  # fmt: skip
+    except PriceMismatch as error:
+        return _rejected(event.event_id, error, payment_id=event.payment_id, user_id=event.user_id)
+    quantity = f"{event.quantity} × " if event.quantity != 1 else ""
     return PaymentOutcome(
         event.event_id,
         "credited",
-        credits=product.credits,
+        credits=credits,
         payment_id=event.payment_id,
         user_id=event.user_id,
         transaction_id=tx.id,
-        detail=f"{product.credits} credits for {product.id!r}",
+        detail=f"{credits} credits for {quantity}{product.id!r}",
     )
 
 
 def _revoke(ledger: Ledger, event: PaymentRefunded | PaymentDisputed) -> PaymentOutcome:
-    purchase = ledger.store.purchase_by_payment(event.payment_id)
+    purchase = ledger.purchase_of(event.payment_id)
     if purchase is None:
         raise UnknownTransaction(
             f"payment_id {event.payment_id!r}: no purchase booked (yet) for event {event.event_id}",
@@ -229,8 +251,21 @@ def _revoke(ledger: Ledger, event: PaymentRefunded | PaymentDisputed) -> Payment
             event_id=event.event_id,
         )
     reason = "dispute" if isinstance(event, PaymentDisputed) else "refund"
+    paid_in = purchase.metadata.get("currency")
+    if isinstance(paid_in, str) and paid_in != event.amount.currency:
+        error = PriceMismatch(
+            f"payment_id {event.payment_id!r}: {reason} in {event.amount.currency} of a purchase "
+            f"paid in {paid_in}; nothing was revoked",
+            field="currency",
+            expected=paid_in,
+            came=event.amount.currency,
+            payment_id=event.payment_id,
+        )
+        return _rejected(
+            event.event_id, error, payment_id=event.payment_id, user_id=purchase.user_id
+        )
     target = credits_to_revoke(purchase.credits, event)
-    before = revoked_so_far(ledger, purchase)
+    before = ledger.revoked(event.payment_id)
     if target <= before:
         return PaymentOutcome(
             event.event_id,

@@ -40,11 +40,16 @@ class PaymentCompleted:
         payment_id: The provider's id of the payment (Stripe: the PaymentIntent, else the
             Checkout Session); credits are added once per payment id.
         user_id: The ledger account to credit.
-        amount: What the customer paid.
+        amount: What the customer paid in total (discounts applied, taxes included).
         occurred_at: When the provider says the event happened (not when it arrived).
         pack_id: A credit pack id of the catalog.
         offer_id: A lootbox offer id of the catalog.
         price_id: A provider price id the catalog maps to a pack or an offer.
+        quantity: How many of the product were bought.
+        subtotal: The list amount before discounts and taxes (``None``: not reported; then
+            ``amount`` is taken as the list amount).
+        discount: Promotion discounts applied (``None``: none).
+        tax: Tax collected (``None``: none); tax is not revenue.
     """
 
     event_id: str
@@ -55,6 +60,10 @@ class PaymentCompleted:
     pack_id: str | None = None
     offer_id: str | None = None
     price_id: str | None = None
+    quantity: int = 1
+    subtotal: Money | None = None
+    discount: Money | None = None
+    tax: Money | None = None
 
     def __post_init__(self) -> None:
         _require_text("event_id", self.event_id)
@@ -66,6 +75,24 @@ class PaymentCompleted:
                 "pack_id/offer_id/price_id: a completed payment must name what was bought",
                 event_id=self.event_id,
             )
+        if (
+            isinstance(self.quantity, bool)
+            or not isinstance(self.quantity, int)
+            or self.quantity < 1
+        ):
+            raise InvalidInput(
+                f"quantity: must be an int ≥ 1, got {self.quantity!r}", event_id=self.event_id
+            )
+
+    @property
+    def net(self) -> Money:
+        """What the platform keeps: the amount paid less tax (discounts already applied)."""
+        return self.amount if self.tax is None else self.amount - self.tax
+
+    @property
+    def list_amount(self) -> Money:
+        """The list amount the catalog price is compared with (``subtotal``, else ``amount``)."""
+        return self.subtotal if self.subtotal is not None else self.amount
 
 
 @dataclass(frozen=True, slots=True)

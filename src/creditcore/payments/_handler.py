@@ -7,7 +7,10 @@ Mount :meth:`WebhookHandler.handle_webhook` in any web framework: pass the raw r
 Status codes (a payment provider retries every non-2xx answer, Stripe for up to three days):
 
 ==========  ==================================================================================
-200         applied, already applied, or acknowledged and ignored
+200         applied, already applied, acknowledged and ignored, or ``rejected``: a genuine
+            event that disagrees with the catalog (price, credits, currency) or with its
+            purchase (a refund in another currency); nothing was booked, the event waits in
+            the handler's rejection log until an operator re-applies it
 400         signature missing, forged or stale: nothing changed
 409         not applicable YET: a refund/dispute before its payment, a purchase for an account
             not opened yet, or a revocation that lost a race with a concurrent delivery
@@ -37,6 +40,7 @@ from creditcore._exceptions import (
 from creditcore.ledger import Ledger
 from creditcore.payments._apply import PaymentOutcome, apply_payment_event
 from creditcore.payments._events import IgnoredEvent, PaymentCompleted, PaymentEvent
+from creditcore.payments._rejections import InMemoryRejectionLog, RejectedEvent, RejectionLog
 from creditcore.payments._source import PaymentSource
 from creditcore.pricing import Catalog
 
@@ -56,7 +60,7 @@ class WebhookResult:
 
     Attributes:
         status: The HTTP status code to answer.
-        code: ``credited``, ``revoked``, ``already_applied``, ``ignored``, or the stable
+        code: ``credited``, ``revoked``, ``already_applied``, ``ignored``, ``rejected``, or the stable
             ``code`` of the error that stopped it (``signature_verification_failed``, ...).
         message: A short human explanation.
         event_id: The provider's event id, when the payload got that far.
@@ -108,9 +112,11 @@ class WebhookHandler:
         ledger: The ledger to credit and debit.
         catalog: Maps packs, offers and provider prices to credits.
         unknown_payment: See :data:`UnknownPaymentPolicy`.
+        rejections: Where rejected events are recorded for an operator (default: in memory;
+            :class:`~creditcore.payments.FileRejectionLog` keeps them in a file).
     """
 
-    __slots__ = ("_catalog", "_ledger", "_source", "_unknown_payment")
+    __slots__ = ("_catalog", "_ledger", "_rejections", "_source", "_unknown_payment")
 
     def __init__(
         self,
@@ -119,6 +125,7 @@ class WebhookHandler:
         catalog: Catalog,
         *,
         unknown_payment: UnknownPaymentPolicy = "retry",
+        rejections: RejectionLog | None = None,
     ) -> None:
         if unknown_payment not in ("retry", "acknowledge"):
             raise InvalidInput(
@@ -129,6 +136,39 @@ class WebhookHandler:
         self._ledger = ledger
         self._catalog = catalog
         self._unknown_payment = unknown_payment
+        self._rejections: RejectionLog = (
+            rejections if rejections is not None else InMemoryRejectionLog()
+        )
+
+    @property
+    def rejections(self) -> RejectionLog:
+        """The log of rejected events."""
+        return self._rejections
+
+    def rejected(self) -> list[RejectedEvent]:
+        """Rejected events waiting for an operator, oldest first."""
+        return list(self._rejections.pending())
+
+    def reapply(self, event_id: str, *, catalog: Catalog | None = None) -> WebhookResult:
+        """Apply a rejected event again (after the catalog was fixed); resolved when it is no
+        longer rejected.
+
+        Args:
+            event_id: The rejected event's id.
+            catalog: The fixed catalog (default: the handler's).
+
+        Raises:
+            UnknownTransaction: No pending rejection with that id.
+        """
+        pending = self._rejections.get(event_id)
+        if pending is None:
+            raise UnknownTransaction(
+                f"event_id: no rejected event {event_id!r} is pending", event_id=event_id
+            )
+        result = self._apply(pending.event, catalog if catalog is not None else self._catalog)
+        if result.ok and result.code != "rejected":
+            self._rejections.resolve(event_id)
+        return result
 
     def handle_webhook(self, payload: bytes, signature_header: str | None) -> WebhookResult:
         """Handle one delivery: verify, translate, apply exactly once, choose the answer.
@@ -149,9 +189,12 @@ class WebhookHandler:
         except CreditcoreError as error:
             _log.error("webhook unusable: %s", error.message)
             return WebhookResult(422, error.code, error.message)
+        return self._apply(event, self._catalog)
+
+    def _apply(self, event: PaymentEvent, catalog: Catalog) -> WebhookResult:
         kind = _kind(event)
         try:
-            outcome = apply_payment_event(self._ledger, event, self._catalog)
+            outcome = apply_payment_event(self._ledger, event, catalog)
         except CreditcoreError as error:
             status = self._status_for(error, event)
             log = _log.warning if status in (409, 503) else _log.error
@@ -159,7 +202,21 @@ class WebhookHandler:
             if status == 200:  # an unknown payment we were told to acknowledge
                 return WebhookResult(200, "ignored", error.message, event.event_id, kind)
             return WebhookResult(status, error.code, error.message, event.event_id, kind)
-        _log.info("event %s (%s): %s %s", event.event_id, kind, outcome.action, outcome.detail)
+        if outcome.action == "rejected":
+            _log.error("event %s (%s) rejected: %s", event.event_id, kind, outcome.detail)
+            self._rejections.record(
+                RejectedEvent(
+                    event=event,
+                    reason_code=outcome.reason_code or "rejected",
+                    reason=outcome.detail,
+                    expected=outcome.expected,
+                    came=outcome.came,
+                    rejected_at=self._ledger.now(),
+                    context=outcome.context,
+                )
+            )
+        else:
+            _log.info("event %s (%s): %s %s", event.event_id, kind, outcome.action, outcome.detail)
         return WebhookResult(200, outcome.action, outcome.detail, event.event_id, kind, outcome)
 
     def _status_for(self, error: CreditcoreError, event: PaymentEvent) -> int:

@@ -11,7 +11,10 @@ Events understood (everything else becomes :class:`~creditcore.payments.IgnoredE
   :class:`~creditcore.payments.PaymentCompleted`. The user is ``client_reference_id`` or
   ``metadata.user_id``; the product is ``metadata.pack_id``, ``metadata.offer_id``,
   ``metadata.price_id`` or the price of the single expanded line item; the payment id is the
-  session's ``payment_intent`` (the session id when there is none).
+  session's ``payment_intent`` (the session id when there is none). Amounts as Checkout
+  reports them: ``amount_subtotal`` (before discounts and taxes), ``amount_total`` (after
+  both), ``total_details.amount_discount`` and ``total_details.amount_tax``, in the session's
+  ``currency``; the quantity is the expanded line item's (else ``metadata.quantity``, else 1).
 - ``charge.refunded``: :class:`~creditcore.payments.PaymentRefunded` with the charge's cumulative
   ``amount_refunded``; the payment id is the charge's ``payment_intent`` (else the charge id).
 - ``charge.dispute.created``: :class:`~creditcore.payments.PaymentDisputed`; the payment id is
@@ -336,8 +339,18 @@ def _completion(
             "metadata.price_id nor an expanded line item",
             event_id=event_id,
         )
+    currency = session.get("currency")
     total = session.get("amount_total")
-    amount = minor_units_to_money(0 if total is None else total, session.get("currency"))
+    amount = minor_units_to_money(0 if total is None else total, currency)
+    subtotal_minor = session.get("amount_subtotal")
+    subtotal = (
+        None
+        if subtotal_minor is None
+        else minor_units_to_money(subtotal_minor, currency, field="amount_subtotal")
+    )
+    details = _mapping(session.get("total_details") or {}, "total_details")
+    discount = _optional_money(details, "amount_discount", currency)
+    tax = _optional_money(details, "amount_tax", currency)
     return PaymentCompleted(
         event_id=event_id,
         payment_id=_id_of(session, "payment_intent") or session_id,
@@ -347,21 +360,57 @@ def _completion(
         pack_id=pack_id,
         offer_id=offer_id,
         price_id=price_id,
+        quantity=_quantity(session, metadata, event_id),
+        subtotal=subtotal,
+        discount=discount,
+        tax=tax,
     )
 
 
+def _optional_money(details: Mapping[str, Any], key: str, currency: object) -> Money | None:
+    """``total_details[key]`` as money, ``None`` when absent or zero."""
+    value = details.get(key)
+    if value is None or value == 0:
+        return None
+    return minor_units_to_money(value, currency, field=f"total_details.{key}")
+
+
+def _quantity(session: Mapping[str, Any], metadata: Mapping[str, Any], event_id: str) -> int:
+    """The quantity bought: the expanded line item's, else ``metadata.quantity``, else 1."""
+    line_items = session.get("line_items")
+    if isinstance(line_items, Mapping):
+        items = line_items.get("data")
+        if isinstance(items, list) and len(items) == 1:
+            value = _mapping(items[0], "line_item").get("quantity", 1)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise PaymentError(
+                    f"line_items: quantity {value!r} in event {event_id} is not an int ≥ 1",
+                    event_id=event_id,
+                )
+            return value
+    text = _text(metadata, "quantity")
+    if text is None:
+        return 1
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise PaymentError(
+            f"metadata.quantity: expected a whole number ≥ 1 in event {event_id}, got {text!r}",
+            event_id=event_id,
+        )
+    return int(text)
+
+
 def _line_item_price(session: Mapping[str, Any], event_id: str) -> str | None:
-    """The price id of the session's one expanded line item (quantity 1), if expanded."""
+    """The price id of the session's one expanded line item, if expanded."""
     line_items = session.get("line_items")
     if not isinstance(line_items, Mapping):
         return None
     items = line_items.get("data")
     if not isinstance(items, list) or not items:
         return None
-    if len(items) != 1 or _mapping(items[0], "line_item").get("quantity", 1) != 1:
+    if len(items) != 1:
         raise PaymentError(
-            f"line_items: event {event_id} sells {len(items)} line item(s); one pack or offer "
-            "of quantity 1 per Checkout Session is supported",
+            f"line_items: event {event_id} sells {len(items)} line items; one pack or offer "
+            "(of any quantity) per Checkout Session is supported",
             event_id=event_id,
         )
     return _id_of(_mapping(items[0], "line_item"), "price")

@@ -6,8 +6,9 @@ Like every store it imports only the public port, :mod:`creditcore.ledger`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from creditcore.ledger import (
     Account,
@@ -281,6 +282,25 @@ class InMemoryStore(ClosingStore):
         if limit is not None:
             selected = selected[: max(0, limit)]
         return tuple(selected)
+
+    def transactions_between(
+        self, start: datetime | None, end: datetime | None
+    ) -> Iterator[Transaction]:
+        """Every account's transactions in ``[start, end)``, by ``(created_at, user_id, seq)``."""
+        with self._global:
+            books = list(self._books.values())
+        found: list[Transaction] = []
+        for book in books:
+            with book.lock:
+                journal = book.journal[: book.snap.account.seq]
+            found.extend(
+                tx
+                for tx in journal
+                if (start is None or tx.created_at >= start)
+                and (end is None or tx.created_at < end)
+            )
+        found.sort(key=lambda tx: (tx.created_at, tx.user_id, tx.seq))
+        yield from found
 
     def audit_view(self, user_id: str) -> AuditView:
         book = self._book(user_id)

@@ -233,9 +233,14 @@ _V2: Final = (
     _unit_function_v2("read_unit", "STABLE", ""),
 )
 
+_V3: Final = (
+    'CREATE INDEX transactions_time ON {schema}.transactions (created_at, user_id COLLATE "C", seq)',
+)
+
 MIGRATIONS: Final = (
     Migration(1, "accounts, lots, holds, append-only journal, unit functions", _V1 + _V1_UNITS),
     Migration(2, "partial index of open lots; unit functions read through it", _V2),
+    Migration(3, "index for the cross-account time-range scan (economics reports)", _V3),
 )
 """Every migration, oldest first; a new one is appended, never edited."""
 

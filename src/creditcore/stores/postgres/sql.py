@@ -69,6 +69,8 @@ class Queries:
     journal_asc: bytes
     journal_desc: bytes
     user_ids: bytes
+    range_first: bytes
+    range_next: bytes
 
     @classmethod
     def for_schema(cls, schema: str) -> Queries:
@@ -158,4 +160,14 @@ class Queries:
                 "AND seq > %s AND seq < %s ORDER BY seq DESC LIMIT %s"
             ),
             user_ids=q("SELECT user_id FROM {s}.accounts"),
+            # the time-range scan, one page at a time (keyset pagination on transactions_time)
+            range_first=q(
+                f"SELECT {TX_COLUMNS} FROM {{s}}.transactions WHERE created_at >= %s "
+                'AND created_at < %s ORDER BY created_at, user_id COLLATE "C", seq LIMIT %s'
+            ),
+            range_next=q(
+                f"SELECT {TX_COLUMNS} FROM {{s}}.transactions "
+                'WHERE (created_at, user_id COLLATE "C", seq) > (%s, %s, %s) AND created_at < %s '
+                'ORDER BY created_at, user_id COLLATE "C", seq LIMIT %s'
+            ),
         )

@@ -91,6 +91,30 @@ def tx_of(row: Sequence[Any]) -> Transaction:
     )
 
 
+def tx_decoder() -> Callable[[Sequence[Any]], Transaction]:
+    """:func:`tx_of` for a long scan: metadata documents that repeat (every charge of one
+    operation writes the same one) are decoded once and shared between the transactions."""
+    seen: dict[str, dict[str, MetadataValue]] = {}
+    loads = json.loads
+    epoch = _EPOCH
+
+    def decode(row: Sequence[Any]) -> Transaction:
+        text = row[11]
+        metadata = seen.get(text)
+        if metadata is None:
+            metadata = cast(dict[str, MetadataValue], loads(text))
+            if len(seen) < 4096:
+                seen[text] = metadata
+        return Transaction(
+            row[0], row[1], row[2], cast(TransactionKind, row[3]), row[4],
+            epoch + timedelta(microseconds=row[5]),
+            tuple([Entry(a, d, b) for a, d, b in loads(row[10])]),
+            row[6], row[7], row[8], row[9], metadata,
+        )  # fmt: skip
+
+    return decode
+
+
 def lot_row(lot: Lot) -> tuple[object, ...]:
     return (
         lot.id,

@@ -71,6 +71,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "WHERE payment_id IS NOT NULL",
         "CREATE INDEX transactions_ref ON transactions(ref) WHERE ref IS NOT NULL",
     ),
+    (  # version 2: the cross-account time-range scan (economics reports)
+        "CREATE INDEX transactions_time ON transactions(created_at, user_id, seq)",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 """The schema version this code writes (``PRAGMA user_version``)."""

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,7 +48,9 @@ from creditcore.stores.sqlite.rows import (
     hold_row,
     lot_of,
     lot_row,
+    micros,
     opt_micros,
+    tx_decoder,
     tx_of,
     tx_row,
 )
@@ -55,6 +58,9 @@ from creditcore.stores.sqlite.schema import LEDGER_TABLES, MIGRATIONS, SCHEMA_VE
 from creditcore.stores.sqlite.sql import HOLD_COLUMNS, LOT_COLUMNS, SNAPSHOT_SQL, TX_COLUMNS, VALUES
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+_SCAN_BATCH: Final = 2000
+"""Rows fetched at a time by the time-range scan (it never holds the whole range)."""
 
 
 def _read_snapshot(conn: sqlite3.Connection, user_id: str, memo: Memo) -> Snapshot:
@@ -661,6 +667,25 @@ class SQLiteStore(ClosingStore):
         """A hold by id."""
         row = self._one(f"SELECT {HOLD_COLUMNS} FROM holds WHERE id = ?", hold_id)
         return None if row is None else hold_of(row)
+
+    def transactions_between(
+        self, start: datetime | None, end: datetime | None
+    ) -> Iterator[Transaction]:
+        """Every account's transactions in ``[start, end)`` by ``(created_at, user_id, seq)``,
+        read lazily through the ``transactions_time`` index."""
+        low = -(2**62) if start is None else micros(start)
+        high = 2**62 if end is None else micros(end)
+        try:
+            cursor = self._conn().execute(
+                f"SELECT {TX_COLUMNS} FROM transactions WHERE created_at >= ? AND created_at < ? "
+                "ORDER BY created_at, user_id, seq",
+                (low, high),
+            )
+            decode = tx_decoder()
+            while rows := cursor.fetchmany(_SCAN_BATCH):
+                yield from map(decode, rows)
+        except sqlite3.Error as err:
+            raise _translated(err, self._where()) from err
 
     def user_ids(self) -> Sequence[str]:
         """Every user id, sorted."""

@@ -1,0 +1,1 @@
+"""Private: the economics report, the valuation rules and the usage simulator."""
