@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -293,7 +292,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gigs = GigIndex.from_geojson(json.loads(Path(config.gigs_path).read_text("utf-8")))
     else:
         gigs = GigIndex()
-    gig_lock = threading.Lock()  # GigIndex queries are not documented thread-safe (yet)
     features = gigs.to_geojson()["features"]
     clusterer = Clusterer(max_zoom=16).load(features)
     tiles = VectorTiles(clusterer, layer="gigs")
@@ -556,8 +554,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> JSONResponse:
         """Gigs in a box (west > east crosses the antimeridian)."""
         west, south, east, north = _bbox(bbox)
-        with gig_lock:
-            found = gigs.in_bbox(west, south, east, north, limit=limit)
+        found = gigs.in_bbox(west, south, east, north, limit=limit)  # thread-safe (docs/geo.md)
         return JSONResponse(to_jsonable(found))
 
     @app.get("/gigs/near")
@@ -568,8 +565,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     ) -> JSONResponse:
         """Gigs within ``radius_m`` metres of a point, nearest first, with their distances."""
-        with gig_lock:
-            hits = gigs.near(lng, lat, radius_m, limit=limit)
+        hits = gigs.near(lng, lat, radius_m, limit=limit)
         return JSONResponse(to_jsonable(hits))
 
     # --- the map: vector tiles of the gigs' clusters, and the MapLibre page ------------------

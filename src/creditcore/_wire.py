@@ -2,8 +2,9 @@
 
 The rules, the same for every value of every module:
 
-- a frozen dataclass becomes an object with one member per field, in declaration order, followed
-  by one member per public read-only property (so computed values such as ``markup``,
+- a frozen dataclass (or a slotted class that declares its attributes, such as ``Catalog``)
+  becomes an object with one member per field, in declaration order, followed by one member
+  per public read-only property (so computed values such as ``markup``,
   ``gross_margin``, ``revenue`` or ``available`` travel with the value);
 - ``Decimal`` becomes a string in plain notation (``"0.325"``, never ``"3.25E-1"``), so no JSON
   parser turns money into a binary float; a ``Fraction`` becomes ``"numerator/denominator"``
@@ -82,7 +83,7 @@ def to_jsonable(value: object) -> JSONValue:
         >>> to_jsonable({"cost": Decimal("0.038"), "credits": (2, 12)})
         {'cost': '0.038', 'credits': [2, 12]}
     """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if _is_record(type(value)):
         return _dataclass(value)
     raise InvalidInput(
         f"value: {type(value).__name__} has no JSON form", field="value", type=type(value).__name__
@@ -179,10 +180,29 @@ def _set(value: Set[Any]) -> JSONValue:
         return items
 
 
+def _is_record(cls: type) -> bool:
+    """A dataclass, or a slotted class that declares its attributes (``Catalog``)."""
+    if dataclasses.is_dataclass(cls):
+        return True
+    return "__slots__" in vars(cls) and bool(_field_names(cls))
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for name, note in vars(klass).get("__annotations__", {}).items():
+            if not name.startswith("_") and "ClassVar" not in str(note) and name not in names:
+                names.append(name)
+    return tuple(names)
+
+
 @cache
 def _members(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Field names, then constant class tags and public property names, in a stable order."""
-    fields = tuple(f.name for f in dataclasses.fields(cls))
+    fields = _field_names(cls)
     seen = set(fields)
     extra: list[str] = []
     for klass in reversed(cls.__mro__):
@@ -318,7 +338,7 @@ def _plain_schema(tp: type) -> dict[str, Any]:
         return {"type": "string", "description": "an IANA time zone name"}
     if issubclass(tp, Enum):
         return {"enum": [to_jsonable(member.value) for member in tp]}
-    if dataclasses.is_dataclass(tp):
+    if _is_record(tp):
         return _class_schema(tp)
     raise InvalidInput(f"type {tp.__name__} has no JSON Schema here", field="type")
 
