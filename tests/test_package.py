@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import creditcore
@@ -176,6 +176,7 @@ def _same(left: Any, right: Any) -> None:
     assert vars(left) == vars(right)
 
 
+@settings(max_examples=100)  # ~30 draws per class: pickling has no deeper states to reach
 @given(
     cls=st.sampled_from(_EXCEPTIONS),
     message=st.text(max_size=40),

@@ -185,6 +185,9 @@ def test_catalog_is_immutable_and_equal_by_value() -> None:
     catalog = example_catalog()
     assert catalog == example_catalog()
     assert hash(catalog) == hash(example_catalog())
+    cheaper = catalog.replace(subscription_credit_value="0.019")
+    assert cheaper != catalog  # equality looks at the values, not only at the shape
+    assert cheaper.replace(subscription_credit_value="0.02") == catalog
     with pytest.raises(AttributeError):
         catalog.currency = "EUR"
 

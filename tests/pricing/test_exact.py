@@ -21,8 +21,13 @@ def test_terminating_fractions_convert_exactly(value: Decimal) -> None:
 def test_any_fraction_is_within_half_an_ulp_of_28_digits(numerator: int, denominator: int) -> None:
     exact = Fraction(numerator, denominator)
     approx = to_decimal(exact)
-    assert len(approx.as_tuple().digits) <= 28 or Fraction(approx) == exact
-    assert abs(Fraction(approx) - exact) <= exact * Fraction(1, 10**27)
+    if Fraction(approx) == exact:
+        return  # it terminates: exact, whatever its length
+    digits = approx.as_tuple().digits
+    assert len(digits) == 28
+    # One unit in the last of 28 significant digits, from the exponent of the leading digit.
+    ulp = Fraction(10) ** (approx.adjusted() - 27)
+    assert abs(Fraction(approx) - exact) <= ulp / 2
 
 
 @given(

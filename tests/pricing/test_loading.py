@@ -233,6 +233,10 @@ def test_json_schema_describes_the_format() -> None:
     operation = schema["$defs"]["OperationSpec"]
     assert operation["properties"]["api_cost"]["type"] == "string"
     assert {"id", "api_cost", "credits"} <= set(operation["required"])
+    # The one credit bound of the ledger (2**53 - 1) is in the schema editors see.
+    assert operation["properties"]["credits"]["maximum"] == 2**53 - 1
+    tier = schema["$defs"]["TierSpec"]["properties"]["monthly_credits"]
+    assert (tier["minimum"], tier["maximum"]) == (0, 2**53 - 1)
 
 
 @pytest.mark.parametrize("text", [None, b"currency = 'USD'", 5])

@@ -93,8 +93,15 @@ def test_every_violation_is_reported_at_once() -> None:
 def test_validation_on_a_named_channel() -> None:
     report = validate(example_catalog(), MarginPolicy(Decimal("0.9")), channel="studio-pack")
     assert report.channel.id == "studio-pack"
-    # nanobanana on the pack: revenue 2 × 0.59998 = 1.19996, gross margin 0.96833... ≥ 0.9
+    # nanobanana on the pack: revenue 2 × 0.59998 = 1.19996, gross margin 1.15796/1.19996
+    # = 0.96499… ≥ 0.9; on the subscription it would be 0.05, an error.
+    nanobanana = report.points[0]
+    assert nanobanana.exact_revenue == Fraction("1.19996")
+    assert nanobanana.exact_gross_margin == (Fraction("1.19996") - Fraction("0.038")) / Fraction(
+        "1.19996"
+    )
     assert report.ok
+    assert not validate(example_catalog(), MarginPolicy(Decimal("0.9"))).ok
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -39,12 +40,43 @@ def test_records_are_one_per_operation_and_channel() -> None:
     assert not any(isinstance(value, float) for record in records for value in record.values())
 
 
-def test_dataframe_has_the_record_columns() -> None:
+def test_dataframe_money_and_ratios_are_floats_beside_exact_twins() -> None:
     frame = to_dataframe(example_catalog())
-    assert frame.shape == (20, 19)
+    assert frame.shape == (20, 19 + 5)
+    numeric = ["credit_value", "cost", "revenue", "markup", "gross_margin"]
+    assert all(str(frame[column].dtype) == "float64" for column in numeric)
+    subscription = frame[frame["channel"] == "subscription"].set_index("operation")
+    # Hand values: NanoBanana's markup is 0.002/0.038 = 1/19 = 0.05263…, 0.053 at 3 places;
+    # Seedream's 13/27 = 0.48148…, 0.481.
+    assert subscription["markup"].round(3).to_dict() == {
+        "nanobanana": 0.053,
+        "seedream-v4": 0.481,
+        "seedance-pro-720p": 0.6,
+        "wan-2.5": 0.6,
+    }
+    pivot = frame.pivot_table(index="operation", columns="channel", values="gross_margin")
+    # On the Mega Deal a credit is 19.99/500 = 0.03998: (2 × 0.03998 − 0.038)/0.07996 = 0.52476…
+    assert pivot.round(3).loc["nanobanana", "mid-month-mega-deal"] == 0.525
+    # The exact twins are the Decimals of to_records, untouched.
     pack = frame[(frame["operation"] == "wan-2.5") & (frame["channel"] == "studio-pack")]
     # 20 credits × 0.59998 = 11.9996 of revenue for a 0.25 call.
-    assert pack["revenue"].iloc[0] == Decimal("11.9996")
+    assert pack["revenue_exact"].iloc[0] == Decimal("11.9996")
+    assert pack["revenue"].iloc[0] == 11.9996
+
+
+def test_dataframe_has_one_missing_value_convention() -> None:
+    catalog = example_catalog()
+    records = to_records(catalog)
+    frame = to_dataframe(catalog)
+    for row, record in zip(frame.itertuples(index=False), records, strict=True):
+        for key, value in record.items():
+            cell = getattr(row, key)
+            assert cell is not None, key
+            if value is None:  # undefined ratio, no variant, no validity bound
+                assert isinstance(cell, float), (key, cell)
+                assert math.isnan(cell), (key, cell)
+    assert frame.isna().any().to_dict()["gross_margin"]  # the free channel: no revenue
+    assert frame["gross_margin"].isna().sum() == frame["gross_margin_exact"].isna().sum() == 4
 
 
 def test_reprice_returns_a_new_catalog_and_the_ratio_diff() -> None:
@@ -59,7 +91,26 @@ def test_reprice_returns_a_new_catalog_and_the_ratio_diff() -> None:
     # 3 × 0.02 = 0.06: (0.06 − 0.038)/0.06 = 11/30; markup 0.022/0.038 = 11/19.
     assert change.gross_margin_after == Decimal(11) / Decimal(30)
     assert change.markup_after == Decimal(11) / Decimal(19)
+    assert (change.revenue_before, change.revenue_after) == (Decimal("0.04"), Decimal("0.06"))
+    assert change.cost_before == change.cost_after == Decimal("0.038")
     assert {c.operation for c in diff.changed()} == {"nanobanana"}
+
+
+def test_an_api_cost_what_if_shows_cost_and_revenue_before_and_after() -> None:
+    _, diff = reprice(example_catalog(), api_costs={"wan-2.5": "0.30"})
+    moved = diff.changed()
+    assert {c.operation for c in moved} == {"wan-2.5"}
+    assert len(moved) == 5  # every channel of WAN (the free one too: its cost moved)
+    on_subscription = next(c for c in moved if c.channel == "subscription")
+    assert (on_subscription.cost_before, on_subscription.cost_after) == (
+        Decimal("0.25"),
+        Decimal("0.30"),
+    )
+    # 20 credits × 0.02 either way; gross margin (0.40 − 0.30)/0.40 = 0.25.
+    assert on_subscription.revenue_before == on_subscription.revenue_after == Decimal("0.40")
+    assert on_subscription.gross_margin_after == Decimal("0.25")
+    table = diff.to_records()
+    assert {"cost_before", "cost_after", "revenue_before", "revenue_after"} <= set(table[0])
 
 
 def test_reprice_credit_value_and_costs() -> None:

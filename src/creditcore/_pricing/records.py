@@ -18,7 +18,16 @@ from creditcore._pricing.money import Money, parse_amount, require_credits
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RatioChange", "Record", "RepriceDiff", "reprice", "to_dataframe", "to_records"]
+__all__ = [
+    "NUMERIC_KEYS",
+    "RECORD_KEYS",
+    "RatioChange",
+    "Record",
+    "RepriceDiff",
+    "reprice",
+    "to_dataframe",
+    "to_records",
+]
 
 Record = dict[str, str | int | Decimal | date | datetime | None]
 """One operation × channel row of :func:`to_records`."""
@@ -91,11 +100,25 @@ def to_records(catalog: Catalog) -> list[Record]:
     return records
 
 
-def to_dataframe(catalog: Catalog) -> pd.DataFrame:
-    """:func:`to_records` as a pandas ``DataFrame`` (columns in :data:`RECORD_KEYS` order).
+NUMERIC_KEYS = ("credit_value", "cost", "revenue", "markup", "gross_margin")
+"""Money and ratio columns: ``float`` in :func:`to_dataframe`, with a ``*_exact`` twin."""
 
-    Decimal columns stay ``Decimal`` (object dtype) so nothing is rounded behind your back;
-    use ``df["gross_margin"].astype(float)`` for plotting.
+
+def to_dataframe(catalog: Catalog) -> pd.DataFrame:
+    """:func:`to_records` as a pandas ``DataFrame``, for notebooks.
+
+    Columns are those of :data:`RECORD_KEYS`, in order, then one ``<name>_exact`` column per
+    money or ratio column (:data:`NUMERIC_KEYS`):
+
+    - ``credit_value``, ``cost``, ``revenue``, ``markup``, ``gross_margin`` are ``float64``, so
+      ``round``, ``pivot_table``, ``describe`` and plots work on them directly; they are for
+      looking, not for arithmetic that must be exact;
+    - ``credit_value_exact`` ... ``gross_margin_exact`` hold the exact ``Decimal`` values
+      (``object`` dtype), the same as :func:`to_records`.
+
+    One missing-value convention: every missing value (markup at zero cost, gross margin at zero
+    revenue, no variant, no tier, no validity bound) is ``NaN``, in every column, never
+    ``None``; ``df.isna()``, ``dropna`` and ``fillna`` treat them alike.
 
     Raises:
         ImportError: pandas is not installed (``pip install 'creditcore[analysis]'``).
@@ -106,17 +129,45 @@ def to_dataframe(catalog: Catalog) -> pd.DataFrame:
         raise ImportError(
             "to_dataframe needs pandas: pip install 'creditcore[analysis]'"
         ) from error
-    return pd.DataFrame(to_records(catalog), columns=list(RECORD_KEYS))
+    records = to_records(catalog)
+    columns: dict[str, list[object]] = {
+        key: [_missing(record[key]) for record in records] for key in RECORD_KEYS
+    }
+    for key in NUMERIC_KEYS:
+        exact = columns[key]
+        columns[f"{key}_exact"] = exact
+        columns[key] = [value if value is _NAN else float(value) for value in exact]  # type: ignore[arg-type]
+    frame = pd.DataFrame(columns)
+    for key in NUMERIC_KEYS:
+        frame[key] = frame[key].astype("float64")
+        frame[f"{key}_exact"] = frame[f"{key}_exact"].astype(object)
+    return frame
+
+
+_NAN = float("nan")
+
+
+def _missing(value: object) -> object:
+    return _NAN if value is None else value
 
 
 @dataclass(frozen=True, slots=True)
 class RatioChange:
-    """How one operation × channel changed under :func:`reprice` (``None``: undefined)."""
+    """How one operation × channel changed under :func:`reprice` (``None``: undefined).
+
+    Money is exact ``Decimal`` in the catalog's currency: the cost of one call (an
+    ``api_costs=`` what-if moves it) and its revenue on the channel (``credits=`` and
+    ``credit_value=`` what-ifs move it).
+    """
 
     operation: str
     channel: str
     credits_before: int
     credits_after: int
+    cost_before: Decimal
+    cost_after: Decimal
+    revenue_before: Decimal
+    revenue_after: Decimal
     markup_before: Decimal | None
     markup_after: Decimal | None
     gross_margin_before: Decimal | None
@@ -124,17 +175,21 @@ class RatioChange:
 
     @property
     def changed(self) -> bool:
-        """Whether either ratio or the charge moved."""
-        return (self.credits_before, self.markup_before, self.gross_margin_before) != (
-            self.credits_after,
-            self.markup_after,
-            self.gross_margin_after,
-        )
+        """Whether the charge, the cost, the revenue or either ratio moved."""
+        before = (self.credits_before, self.cost_before, self.revenue_before)
+        after = (self.credits_after, self.cost_after, self.revenue_after)
+        ratios_before = (self.markup_before, self.gross_margin_before)
+        ratios_after = (self.markup_after, self.gross_margin_after)
+        return before != after or ratios_before != ratios_after
 
 
 @dataclass(frozen=True, slots=True)
 class RepriceDiff:
-    """Every operation × channel before and after a :func:`reprice`, in catalog order."""
+    """Every operation × channel before and after a :func:`reprice`, in catalog order.
+
+    ``pd.DataFrame(diff.to_records())`` is the table of a what-if: charge, cost, revenue and
+    both ratios before and after, per operation × channel.
+    """
 
     changes: tuple[RatioChange, ...]
 
@@ -219,6 +274,10 @@ def reprice(
                 channel=new.channel.id,
                 credits_before=old.credits,
                 credits_after=new.credits,
+                cost_before=old.cost.amount,
+                cost_after=new.cost.amount,
+                revenue_before=old.revenue.amount,
+                revenue_after=new.revenue.amount,
                 markup_before=old.markup,
                 markup_after=new.markup,
                 gross_margin_before=old.gross_margin,
