@@ -35,7 +35,9 @@ def _ledger_store_modules() -> list[str]:
 def test_a_store_imports_only_the_public_port_and_its_own_package(module: str) -> None:
     path = STORES / module
     package = "creditcore.stores." + module.split("/")[0].removesuffix(".py")
-    allowed = {"creditcore.ledger"}
+    # creditcore._public only renames the face's names for reprs and pickles (``publish``);
+    # a third-party store needs nothing of it, so it does not weaken the point of this test.
+    allowed = {"creditcore.ledger", "creditcore._public"}
     for name in _creditcore_imports(path):
         assert name in allowed or name.startswith(package), f"{module} imports {name}"
 
