@@ -15,7 +15,7 @@ from creditcore.ledger import Ledger
 from tests.conftest import IN_CI
 from tests.economics.journals import CATALOG, START, deferred_at, random_journal
 
-BIG_STEPS = 121_000 if IN_CI else 30_000
+BIG_STEPS = 125_000 if IN_CI else 30_000
 """About 0.83 transactions per step (refusals write nothing; resets add some)."""
 
 
